@@ -1,0 +1,67 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+	"regexp"
+)
+
+// CreditCard is a customer's card on file: a gateway token and what is safe to show.
+// Never a full card number, security code or track data.
+type CreditCard struct{ ent.Schema }
+
+// Mixin of the CreditCard.
+func (CreditCard) Mixin() []ent.Mixin { return []ent.Mixin{TenantMixin{}, TimeMixin{}} }
+
+// Fields of the CreditCard.
+func (CreditCard) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("customer_id").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
+		field.String("gateway_token").NotEmpty().Sensitive().Immutable().
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Enum("brand").Values("VISA", "MASTERCARD", "AMEX", "DISCOVER", "DINERS", "JCB", "UNKNOWN").
+			Immutable().Comment("Card brand, from the card number's IIN."),
+		field.String("last4").Match(regexp.MustCompile(`^[0-9]{4}$`)).Immutable().
+			Comment("The last four digits of the card number."),
+		field.Int("exp_month").Range(1, 12).Immutable().Comment("Expiry month, 1–12."),
+		field.Int("exp_year").Range(2000, 2200).Immutable().Comment("Expiry year, four digits."),
+		field.String("cardholder_name").Optional().MaxLen(100).Comment("Name on the card, if given."),
+		field.String("billing_zip").Optional().MaxLen(10).Comment("Billing ZIP code, if given."),
+		field.String("description").Default("").MaxLen(100).Comment("Staff's label for the card."),
+		field.Bool("is_primary").Default(false).Comment("The default card on payment screens; at most one per customer."),
+		field.Enum("source").Values("STAFF", "CUSTOMER_FORM", "PAYMENT").Immutable().
+			Comment("How the card was entered."),
+		field.Int("created_by_id").Optional().Nillable().Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
+	}
+}
+
+// Edges of the CreditCard.
+func (CreditCard) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("customer", Customer.Type).Ref("credit_cards").Field("customer_id").
+			Unique().Required().Immutable().Comment("The card's customer."),
+		edge.To("created_by", Staff.Type).Field("created_by_id").Unique().Immutable().
+			Comment("The staff member who added the card, if staff did."),
+	}
+}
+
+// Indexes of the CreditCard.
+func (CreditCard) Indexes() []ent.Index {
+	return []ent.Index{
+		// The one-primary invariant, enforced by the database on both dialects.
+		index.Fields("customer_id").Unique().StorageKey("credit_card_one_primary").
+			Annotations(entsql.IndexWhere("is_primary")),
+		index.Fields("customer_id", "brand", "last4", "exp_year", "exp_month"),
+		index.Fields("company_id", "exp_year", "exp_month"),
+	}
+}
+
+// Annotations of the CreditCard.
+func (CreditCard) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip(entgql.SkipWhereInput, entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)}
+}

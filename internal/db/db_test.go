@@ -1,0 +1,39 @@
+package db_test
+
+import (
+	"context"
+	"testing"
+
+	"cardfile/ent"
+	"cardfile/ent/privacy"
+	"cardfile/internal/db/dbtest"
+)
+
+// A second primary card for one customer is refused by the database itself,
+// whatever code path tries it.
+func TestSecondPrimaryCardIsRefusedByTheDatabase(t *testing.T) {
+	d := dbtest.Open(t)
+	ctx := privacy.DecisionContext(context.Background(), privacy.Allow)
+	co := d.Company.Create().SetName("Acme").SaveX(ctx)
+	cu := d.Customer.Create().SetCompanyID(co.ID).SetCode("C1").SetName("Cust").SaveX(ctx)
+	card := func(primary bool) *ent.CreditCardCreate {
+		return d.CreditCard.Create().SetCompanyID(co.ID).SetCustomerID(cu.ID).SetGatewayToken("tok").
+			SetBrand("VISA").SetLast4("1111").SetExpMonth(12).SetExpYear(2030).SetSource("STAFF").SetIsPrimary(primary)
+	}
+	card(true).SaveX(ctx)
+	card(false).SaveX(ctx)
+	if _, err := card(true).Save(ctx); err == nil || !ent.IsConstraintError(err) {
+		t.Fatalf("second primary insert: got %v, want a constraint error", err)
+	}
+	if n := d.CreditCard.Query().CountX(ctx); n != 2 {
+		t.Fatalf("cards = %d, want 2", n)
+	}
+}
+
+// Migrating twice is a no-op: the server runs migrations on every start.
+func TestMigrateIsRepeatable(t *testing.T) {
+	d := dbtest.Open(t)
+	if err := d.Migrate(context.Background()); err != nil {
+		t.Fatalf("second migration: %v", err)
+	}
+}

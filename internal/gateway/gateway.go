@@ -1,0 +1,49 @@
+// Package gateway defines how cardfile talks to a card payment gateway. Card
+// numbers and security codes never pass through cardfile: the browser enters
+// them into the gateway's hosted fields and hands us a single-use payment
+// token, which a Gateway exchanges for a stored card token.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Card is what the gateway tells us about a stored card. Token is a secret:
+// it never leaves the server (no logs, errors or GraphQL output).
+type Card struct {
+	Token          string
+	Brand          string // VISA, MASTERCARD, AMEX, DISCOVER, DINERS, JCB, UNKNOWN
+	Last4          string
+	ExpMonth       int
+	ExpYear        int
+	CardholderName string
+	PostalCode     string
+}
+
+// Gateway is a card payment gateway.
+type Gateway interface {
+	// Name identifies the gateway in logs and audit details ("sandbox", "clearent").
+	Name() string
+	// HostedFieldsURL is the page the browser loads in an iframe to collect card data.
+	HostedFieldsURL() string
+	// SaveCard exchanges a single-use payment token for a stored card.
+	SaveCard(ctx context.Context, paymentToken string) (Card, error)
+	// DeleteCard removes a stored card; deleting an unknown token is not an error.
+	DeleteCard(ctx context.Context, cardToken string) error
+}
+
+// ErrInvalidToken means the payment token is unknown, expired or already used.
+var ErrInvalidToken = errors.New("payment token is invalid, expired or already used")
+
+// ErrUnavailable means the gateway could not be reached or failed.
+var ErrUnavailable = errors.New("payment gateway unavailable")
+
+// DeclineError is a refusal by the processor; Message is safe to show to staff.
+type DeclineError struct {
+	Code    string
+	Message string
+}
+
+func (e *DeclineError) Error() string { return fmt.Sprintf("card declined (%s): %s", e.Code, e.Message) }
