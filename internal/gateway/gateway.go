@@ -46,4 +46,6 @@ type DeclineError struct {
 	Message string
 }
 
-func (e *DeclineError) Error() string { return fmt.Sprintf("card declined (%s): %s", e.Code, e.Message) }
+func (e *DeclineError) Error() string {
+	return fmt.Sprintf("card declined (%s): %s", e.Code, e.Message)
+}

@@ -9,8 +9,8 @@ import (
 
 	"cardfile/ent"
 	"cardfile/ent/privacy"
-	"entgo.io/ent/entql"
 	"cardfile/internal/viewer"
+	"entgo.io/ent/entql"
 )
 
 // DenyIfNoViewer denies anonymous callers.

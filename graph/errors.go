@@ -1,0 +1,83 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"cardfile/ent"
+	"cardfile/ent/privacy"
+	"cardfile/internal/apperr"
+	"cardfile/internal/auth"
+	"cardfile/internal/viewer"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// ErrorPresenter is the one place errors become GraphQL errors with an
+// extensions.code from DESIGN.md §4. Unknown errors are logged and shown
+// only as "internal error".
+func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+		code, field := classify(ctx, err, gqlErr)
+		if code == apperr.Internal {
+			log.ErrorContext(ctx, "internal error", "path", gqlErr.Path.String(), "err", err)
+			gqlErr.Message = "internal error"
+		}
+		if gqlErr.Extensions == nil {
+			gqlErr.Extensions = map[string]any{}
+		}
+		if prior, ok := gqlErr.Extensions["code"]; ok && prior != string(code) {
+			gqlErr.Extensions["reason"] = prior
+		}
+		gqlErr.Extensions["code"] = string(code)
+		if field != "" {
+			gqlErr.Extensions["field"] = field
+		}
+		return gqlErr
+	}
+}
+
+// classify picks the code (and, for bad input, the field) and rewrites the
+// message when the original could reveal internals.
+func classify(ctx context.Context, err error, gqlErr *gqlerror.Error) (apperr.Code, string) {
+	var (
+		ae  *apperr.Error
+		ve  *ent.ValidationError
+		gql *gqlerror.Error
+	)
+	switch {
+	case errors.As(err, &ae):
+		gqlErr.Message = ae.Message
+		if ae.Reason != "" {
+			gqlErr.Extensions = map[string]any{"reason": ae.Reason}
+		}
+		return ae.Code, ae.Field
+	case errors.Is(err, privacy.Deny):
+		if viewer.FromContext(ctx) == nil {
+			gqlErr.Message = "sign in first"
+			if auth.ExpiredFromContext(ctx) {
+				gqlErr.Message = "your session has expired; sign in again"
+			}
+			return apperr.Unauthenticated, ""
+		}
+		gqlErr.Message = "you are not allowed to do that"
+		return apperr.Forbidden, ""
+	case ent.IsNotFound(err):
+		gqlErr.Message = "not found"
+		return apperr.NotFound, ""
+	case errors.As(err, &ve):
+		gqlErr.Message = "invalid " + ve.Name
+		return apperr.BadUserInput, ve.Name
+	case errors.As(err, &gql) && gql.Err == nil && gql.Extensions["code"] != nil:
+		// Parse, validation, complexity and depth errors from the executor: the
+		// request itself is wrong.
+		return apperr.BadUserInput, "query"
+	case errors.As(err, &gql) && gql.Err == nil && gql.Path == nil:
+		// Transport errors, such as a body that is not JSON.
+		return apperr.BadUserInput, "body"
+	}
+	return apperr.Internal, ""
+}

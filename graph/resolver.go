@@ -1,0 +1,21 @@
+// Package graph translates GraphQL to cardfile's domain packages. Resolvers
+// stay thin: rules live in internal/*.
+package graph
+
+import (
+	"log/slog"
+
+	"cardfile/internal/auth"
+	"cardfile/internal/cards"
+	"cardfile/internal/db"
+	"cardfile/internal/gateway"
+)
+
+// Resolver holds the dependencies every resolver may use.
+type Resolver struct {
+	DB      *db.DB
+	Auth    *auth.Service
+	Cards   *cards.Service
+	Gateway gateway.Gateway
+	Log     *slog.Logger
+}

@@ -1,0 +1,357 @@
+// Package auth signs staff in and out, resolves bearer tokens to the staff
+// viewer, and carries that viewer and their company through a context.
+// Its ent calls run as the system (privacy.Allow): sign-in and session lookup
+// happen before there is a viewer, and sessions are system-only rows.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"cardfile/ent"
+	"cardfile/ent/privacy"
+	"cardfile/ent/session"
+	"cardfile/ent/staff"
+	"cardfile/internal/apperr"
+	"cardfile/internal/db"
+	"cardfile/internal/viewer"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Config holds the session and sign-in limits.
+type Config struct {
+	// IdleTimeout ends a session this long after its last use.
+	IdleTimeout time.Duration
+	// AbsoluteLifetime ends a session this long after sign-in, however busy.
+	AbsoluteLifetime time.Duration
+	// MaxFailedLogins wrong passwords in a row lock the account.
+	MaxFailedLogins int
+	// Lockout is how long a locked account stays locked.
+	Lockout time.Duration
+	// BcryptCost is the cost for new password hashes; 0 means bcrypt.DefaultCost.
+	BcryptCost int
+	// TrustProxy makes the middleware take the client IP from the last
+	// X-Forwarded-For entry; set it only behind a proxy that sets that header.
+	TrustProxy bool
+}
+
+// DefaultConfig returns the production limits: 15 min idle, 12 h absolute, 10 failures, 30 min lockout.
+func DefaultConfig() Config {
+	return Config{
+		IdleTimeout:      15 * time.Minute,
+		AbsoluteLifetime: 12 * time.Hour,
+		MaxFailedLogins:  10,
+		Lockout:          30 * time.Minute,
+	}
+}
+
+// Service signs staff in and resolves their sessions.
+type Service struct {
+	client *ent.Client
+	cfg    Config
+	now    func() time.Time
+	// dummyHash is compared against for unknown emails so that the
+	// answer takes as long as for a known one.
+	dummyHash []byte
+}
+
+// New returns a Service on client; a nil now means time.Now.
+func New(client *ent.Client, cfg Config, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	if cfg.BcryptCost == 0 {
+		cfg.BcryptCost = bcrypt.DefaultCost
+	}
+	dummy, err := bcrypt.GenerateFromPassword([]byte("cardfile dummy password"), cfg.BcryptCost)
+	if err != nil {
+		panic(fmt.Sprintf("auth: bcrypt cost %d: %v", cfg.BcryptCost, err))
+	}
+	return &Service{client: client, cfg: cfg, now: now, dummyHash: dummy}
+}
+
+// Client-visible messages; each is the only answer for its whole class of failure.
+const (
+	msgInvalidCredentials = "invalid email or password"
+	msgLockedOut          = "too many failed sign-ins; try again later"
+	msgSessionExpired     = "your session has expired; sign in again"
+)
+
+// tokenPrefix marks cardfile session tokens so they are recognisable in a leak scan.
+const tokenPrefix = "cfs_"
+
+// maxTokenLen bounds what Authenticate will hash: the prefix plus 43 base64 characters, with room to spare.
+const maxTokenLen = 128
+
+// system is ctx with the privacy policies bypassed, for work done without a staff viewer.
+func system(ctx context.Context) context.Context {
+	return privacy.DecisionContext(ctx, privacy.Allow)
+}
+
+func errInvalidCredentials() error { return apperr.New(apperr.Unauthenticated, msgInvalidCredentials) }
+
+func errSessionExpired() error { return apperr.New(apperr.Unauthenticated, msgSessionExpired) }
+
+// LoginResult is a new session: the bearer token (shown once), the instant
+// after which it lapses if unused, and who signed in.
+type LoginResult struct {
+	Token     string
+	ExpiresAt time.Time
+	Staff     *ent.Staff
+}
+
+// Login checks email and password and opens a session for originIP.
+func (s *Service) Login(ctx context.Context, email, password, originIP string) (LoginResult, error) {
+	email = normalizeEmail(email)
+	if email == "" {
+		return LoginResult{}, apperr.BadInput("email", "enter your email address")
+	}
+	if password == "" {
+		return LoginResult{}, apperr.BadInput("password", "enter your password")
+	}
+	if len(password) > maxPasswordBytes {
+		// No account can have such a password: bcrypt would have refused to hash it.
+		return LoginResult{}, errInvalidCredentials()
+	}
+	sys := system(ctx)
+	st, err := s.client.Staff.Query().Where(staff.Email(email)).Only(sys)
+	if ent.IsNotFound(err) {
+		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
+		return LoginResult{}, errInvalidCredentials()
+	}
+	if err != nil {
+		return LoginResult{}, fmt.Errorf("looking up staff by email: %w", err)
+	}
+	now := s.now()
+	if st.LockedUntil != nil && now.Before(*st.LockedUntil) {
+		return LoginResult{}, apperr.New(apperr.Unauthenticated, msgLockedOut)
+	}
+	if bcrypt.CompareHashAndPassword([]byte(st.PasswordHash), []byte(password)) != nil {
+		if err := s.recordFailure(sys, st.ID, now); err != nil {
+			return LoginResult{}, err
+		}
+		return LoginResult{}, errInvalidCredentials()
+	}
+	if !st.Active {
+		return LoginResult{}, errInvalidCredentials()
+	}
+
+	token, hash, err := newToken()
+	if err != nil {
+		return LoginResult{}, err
+	}
+	err = db.WithTx(sys, s.client, func(tx *ent.Tx) error {
+		st, err = tx.Staff.UpdateOne(st).
+			SetFailedLogins(0).ClearLockedUntil().SetLastLoginAt(now).
+			Save(sys)
+		if err != nil {
+			return fmt.Errorf("recording sign-in: %w", err)
+		}
+		err = tx.Session.Create().
+			SetStaffID(st.ID).
+			SetTokenHash(hash).
+			SetCreatedAt(now).
+			SetLastSeenAt(now).
+			SetExpiresAt(now.Add(s.cfg.AbsoluteLifetime)).
+			SetOriginIP(truncate(originIP, 64)).
+			Exec(sys)
+		if err != nil {
+			return fmt.Errorf("creating session: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return LoginResult{}, err
+	}
+	return LoginResult{Token: token, ExpiresAt: s.expiry(now, now.Add(s.cfg.AbsoluteLifetime)), Staff: st}, nil
+}
+
+// recordFailure counts a wrong password and locks the account at the limit.
+// The increment is an UPDATE … SET failed_logins = failed_logins + 1 whose
+// row lock (PostgreSQL) or write lock (SQLite) lasts until the lock decision
+// commits, so concurrent attempts cannot lose counts or skip the limit.
+func (s *Service) recordFailure(ctx context.Context, staffID int, now time.Time) error {
+	return db.WithTx(ctx, s.client, func(tx *ent.Tx) error {
+		st, err := tx.Staff.UpdateOneID(staffID).AddFailedLogins(1).Save(ctx)
+		if err != nil {
+			return fmt.Errorf("counting failed sign-in: %w", err)
+		}
+		if st.FailedLogins < s.cfg.MaxFailedLogins {
+			return nil
+		}
+		err = tx.Staff.UpdateOneID(staffID).
+			SetLockedUntil(now.Add(s.cfg.Lockout)).SetFailedLogins(0).
+			Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("locking account: %w", err)
+		}
+		return nil
+	})
+}
+
+// expiry is when a session last seen at lastSeen lapses: idle or absolute, whichever comes first.
+func (s *Service) expiry(lastSeen, absolute time.Time) time.Time {
+	idle := lastSeen.Add(s.cfg.IdleTimeout)
+	if idle.Before(absolute) {
+		return idle
+	}
+	return absolute
+}
+
+// Authenticate resolves a bearer token to the staff viewer and their company.
+func (s *Service) Authenticate(ctx context.Context, token string) (*viewer.Staff, *ent.Company, error) {
+	if !strings.HasPrefix(token, tokenPrefix) || len(token) > maxTokenLen {
+		return nil, nil, errSessionExpired()
+	}
+	sys := system(ctx)
+	sess, err := s.client.Session.Query().
+		Where(session.TokenHash(hashToken(token))).
+		WithStaff(func(q *ent.StaffQuery) { q.WithCompany() }).
+		Only(sys)
+	if ent.IsNotFound(err) {
+		return nil, nil, errSessionExpired()
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("looking up session: %w", err)
+	}
+	now := s.now()
+	st := sess.Edges.Staff
+	if now.After(s.expiry(sess.LastSeenAt, sess.ExpiresAt)) || st == nil || !st.Active || st.Edges.Company == nil {
+		err := s.client.Session.DeleteOneID(sess.ID).Exec(sys)
+		if err != nil && !ent.IsNotFound(err) {
+			return nil, nil, apperr.Wrap(fmt.Errorf("deleting dead session: %w", err), apperr.Unauthenticated, msgSessionExpired)
+		}
+		return nil, nil, errSessionExpired()
+	}
+	if now.Sub(sess.LastSeenAt) > time.Minute {
+		// Conditional, so concurrent requests write at most once per minute.
+		err := s.client.Session.Update().
+			Where(session.ID(sess.ID), session.LastSeenAtLT(now.Add(-time.Minute))).
+			SetLastSeenAt(now).
+			Exec(sys)
+		if err != nil {
+			return nil, nil, fmt.Errorf("touching session: %w", err)
+		}
+	}
+	company := st.Edges.Company
+	return &viewer.Staff{
+		StaffID:        st.ID,
+		CompanyID:      st.CompanyID,
+		Role:           st.Role,
+		CanManageCards: CanManageCards(company, st.Role),
+		SessionID:      sess.ID,
+	}, company, nil
+}
+
+// Attach authenticates token and returns ctx carrying the viewer and their
+// company; for a rejected token it returns ctx marked expired and the reason.
+// Other errors (the database) come back with ctx unchanged.
+func (s *Service) Attach(ctx context.Context, token string) (context.Context, error) {
+	v, company, err := s.Authenticate(ctx, token)
+	if err != nil {
+		if apperr.CodeOf(err) == apperr.Unauthenticated {
+			return context.WithValue(ctx, expiredKey{}, true), err
+		}
+		return ctx, err
+	}
+	return WithCompany(viewer.NewContext(ctx, v), company), nil
+}
+
+// Logout ends the session of token; an unknown token is not an error.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	if !strings.HasPrefix(token, tokenPrefix) || len(token) > maxTokenLen {
+		return nil
+	}
+	_, err := s.client.Session.Delete().Where(session.TokenHash(hashToken(token))).Exec(system(ctx))
+	if err != nil {
+		return fmt.Errorf("deleting session: %w", err)
+	}
+	return nil
+}
+
+// EndSession ends the session with id sessionID (the viewer's own, for
+// logout over a connection that holds no raw token); an unknown id is not an error.
+func (s *Service) EndSession(ctx context.Context, sessionID int) error {
+	if _, err := s.client.Session.Delete().Where(session.ID(sessionID)).Exec(system(ctx)); err != nil {
+		return fmt.Errorf("deleting session: %w", err)
+	}
+	return nil
+}
+
+// PurgeExpired deletes sessions past their idle or absolute expiry and returns how many.
+func (s *Service) PurgeExpired(ctx context.Context) (int, error) {
+	now := s.now()
+	n, err := s.client.Session.Delete().
+		Where(session.Or(
+			session.ExpiresAtLT(now),
+			session.LastSeenAtLT(now.Add(-s.cfg.IdleTimeout)),
+		)).
+		Exec(system(ctx))
+	if err != nil {
+		return 0, fmt.Errorf("purging expired sessions: %w", err)
+	}
+	return n, nil
+}
+
+// CanManageCards reports whether role may manage cards in company (the default card managers when the company lists none).
+func CanManageCards(company *ent.Company, role viewer.Role) bool {
+	roles := viewer.DefaultCardManagers
+	if company != nil && len(company.CardManagerRoles) > 0 {
+		roles = company.CardManagerRoles
+	}
+	return slices.Contains(roles, role)
+}
+
+// newToken returns a fresh bearer token and the SHA-256 that is stored for it.
+func newToken() (string, []byte, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", nil, fmt.Errorf("generating session token: %w", err)
+	}
+	token := tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	return token, hashToken(token), nil
+}
+
+// hashToken is what sessions store and are looked up by.
+func hashToken(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+func normalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// truncate cuts s to at most n bytes.
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+type companyKey struct{}
+
+// WithCompany returns ctx carrying the viewer's company.
+func WithCompany(ctx context.Context, c *ent.Company) context.Context {
+	return context.WithValue(ctx, companyKey{}, c)
+}
+
+// CompanyFromContext returns the viewer's company, or nil for an anonymous caller.
+func CompanyFromContext(ctx context.Context) *ent.Company {
+	c, _ := ctx.Value(companyKey{}).(*ent.Company)
+	return c
+}
+
+type expiredKey struct{}
+
+// ExpiredFromContext reports whether the caller presented a session token that was no good.
+func ExpiredFromContext(ctx context.Context) bool {
+	b, _ := ctx.Value(expiredKey{}).(bool)
+	return b
+}

@@ -1,0 +1,355 @@
+// Package cards holds the card-on-file rules: add, rename, delete and mark
+// primary, with the one-primary invariant, duplicate detection, the audit
+// trail and events after commit. Tenancy and roles are enforced again by the
+// ent privacy rules underneath; the checks here exist to audit denials and
+// to answer with clear codes.
+package cards
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"cardfile/ent"
+	"cardfile/ent/creditcard"
+	"cardfile/ent/customer"
+	"cardfile/internal/apperr"
+	"cardfile/internal/audit"
+	"cardfile/internal/db"
+	"cardfile/internal/events"
+	"cardfile/internal/gateway"
+	"cardfile/internal/sealer"
+	"cardfile/internal/textguard"
+	"cardfile/internal/viewer"
+
+	"entgo.io/ent/dialect"
+)
+
+// Limits on what one customer may keep.
+const (
+	MaxCardsPerCustomer = 20
+	DescriptionMaxLen   = 100
+)
+
+// Service applies the card rules.
+type Service struct {
+	client  *ent.Client
+	dialect string
+	gateway gateway.Gateway
+	sealer  *sealer.Sealer
+	events  events.Publisher
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// GatewayTokenPurpose binds sealed gateway tokens to the credit card column.
+const GatewayTokenPurpose = "credit_card.gateway_token"
+
+// New returns a Service. Gateway tokens are stored sealed with s. now may be nil (time.Now).
+func New(d *db.DB, gw gateway.Gateway, s *sealer.Sealer, pub events.Publisher, log *slog.Logger, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{client: d.Client, dialect: d.Dialect, gateway: gw, sealer: s, events: pub, log: log, now: now}
+}
+
+// Now is the service's clock, for the expiry flags.
+func (s *Service) Now() time.Time { return s.now() }
+
+// AddInput is a card to save from a single-use payment token.
+type AddInput struct {
+	CustomerID     int
+	PaymentToken   string
+	Description    string
+	MakePrimary    bool
+	AllowDuplicate bool
+	Source         creditcard.Source
+}
+
+// Add exchanges the payment token at the gateway and saves the card. The
+// customer's first card, or any card while none is primary, becomes primary.
+func (s *Service) Add(ctx context.Context, in AddInput) (*ent.CreditCard, error) {
+	entry := audit.Entry{Action: "credit_card.add", CustomerID: in.CustomerID, SubjectType: "Customer", SubjectID: in.CustomerID}
+	if err := s.authorize(ctx, entry); err != nil {
+		return nil, err
+	}
+	desc, err := textguard.Text("description", in.Description, DescriptionMaxLen, false)
+	if err != nil {
+		return nil, err
+	}
+	if in.PaymentToken == "" || len(in.PaymentToken) > 4096 {
+		return nil, apperr.BadInput("paymentToken", "enter the card in the secure card fields first")
+	}
+	if in.Source == "" {
+		in.Source = creditcard.SourceSTAFF
+	}
+	// Refuse early, before the gateway consumes the token, when the customer is not ours.
+	if _, err := s.client.Customer.Get(ctx, in.CustomerID); err != nil {
+		return nil, notFound(err, "customer")
+	}
+	saved, err := s.gateway.SaveCard(ctx, in.PaymentToken)
+	if err != nil {
+		s.log.InfoContext(ctx, "gateway refused a card", "customer_id", in.CustomerID, "err", err)
+		return nil, gateway.ClientError(err, "paymentToken")
+	}
+	sealed, err := s.sealer.Seal(saved.Token, GatewayTokenPurpose)
+	if err != nil {
+		s.deleteAtGateway(ctx, 0, saved.Token)
+		return nil, err
+	}
+	var card *ent.CreditCard
+	err = db.WithTx(ctx, s.client, func(tx *ent.Tx) error {
+		cust, err := s.lockCustomer(ctx, tx, in.CustomerID)
+		if err != nil {
+			return err
+		}
+		existing, err := tx.CreditCard.Query().Where(creditcard.CustomerID(cust.ID)).All(ctx)
+		if err != nil {
+			return fmt.Errorf("loading cards: %w", err)
+		}
+		if len(existing) >= MaxCardsPerCustomer {
+			return apperr.BadInput("customerId", "a customer can keep at most %d cards; delete one first", MaxCardsPerCustomer)
+		}
+		hasPrimary := false
+		for _, c := range existing {
+			hasPrimary = hasPrimary || c.IsPrimary
+			if !in.AllowDuplicate && sameCard(c, saved) {
+				return apperr.New(apperr.Conflict, "this card (%s ending %s, expiring %02d/%d) is already on file; add it again only if you mean to keep both",
+					c.Brand, c.Last4, c.ExpMonth, c.ExpYear)
+			}
+		}
+		primary := in.MakePrimary || !hasPrimary
+		if primary && hasPrimary {
+			if err := tx.CreditCard.Update().Where(creditcard.CustomerID(cust.ID), creditcard.IsPrimary(true)).
+				SetIsPrimary(false).Exec(ctx); err != nil {
+				return fmt.Errorf("clearing primary: %w", err)
+			}
+		}
+		create := tx.CreditCard.Create().
+			SetCompanyID(cust.CompanyID).SetCustomerID(cust.ID).
+			SetGatewayToken(sealed).SetBrand(brandOf(saved.Brand)).SetLast4(saved.Last4).
+			SetExpMonth(saved.ExpMonth).SetExpYear(saved.ExpYear).
+			SetCardholderName(saved.CardholderName).SetBillingZip(saved.PostalCode).
+			SetDescription(desc).SetIsPrimary(primary).SetSource(in.Source)
+		if v := viewer.FromContext(ctx); v != nil {
+			create.SetCreatedByID(v.StaffID)
+		}
+		if card, err = create.Save(ctx); err != nil {
+			return fmt.Errorf("saving card: %w", err)
+		}
+		entry.SubjectType, entry.SubjectID = "CreditCard", card.ID
+		entry.Details = map[string]any{"card": Display(card), "primary": primary, "source": string(in.Source)}
+		return audit.Record(ctx, tx, entry)
+	})
+	if err != nil {
+		// Nothing was saved: do not leave the stored card behind at the gateway.
+		s.deleteAtGateway(ctx, 0, saved.Token)
+		return nil, s.clientError(err, "customer")
+	}
+	s.events.PublishCard(ctx, events.CardEvent{CompanyID: card.CompanyID, CustomerID: card.CustomerID, CardID: card.ID, Kind: events.Added})
+	return card, nil
+}
+
+// Rename changes a card's description.
+func (s *Service) Rename(ctx context.Context, id int, description string) (*ent.CreditCard, error) {
+	entry := audit.Entry{Action: "credit_card.rename", SubjectType: "CreditCard", SubjectID: id}
+	if err := s.authorize(ctx, entry); err != nil {
+		return nil, err
+	}
+	desc, err := textguard.Text("description", description, DescriptionMaxLen, true)
+	if err != nil {
+		return nil, err
+	}
+	var card *ent.CreditCard
+	err = db.WithTx(ctx, s.client, func(tx *ent.Tx) error {
+		old, err := tx.CreditCard.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if card, err = old.Update().SetDescription(desc).Save(ctx); err != nil {
+			return fmt.Errorf("renaming card: %w", err)
+		}
+		entry.CustomerID = card.CustomerID
+		entry.Details = map[string]any{"card": Display(card), "from": old.Description, "to": desc}
+		return audit.Record(ctx, tx, entry)
+	})
+	if err != nil {
+		return nil, s.clientError(err, "credit card")
+	}
+	s.events.PublishCard(ctx, events.CardEvent{CompanyID: card.CompanyID, CustomerID: card.CustomerID, CardID: card.ID, Kind: events.Updated})
+	return card, nil
+}
+
+// Delete removes a card and its stored token at the gateway. Deleting the
+// primary card promotes the newest unexpired card, if any.
+func (s *Service) Delete(ctx context.Context, id int) (newPrimary *ent.CreditCard, err error) {
+	entry := audit.Entry{Action: "credit_card.delete", SubjectType: "CreditCard", SubjectID: id}
+	if err := s.authorize(ctx, entry); err != nil {
+		return nil, err
+	}
+	var card *ent.CreditCard
+	err = db.WithTx(ctx, s.client, func(tx *ent.Tx) error {
+		if card, err = s.lockCard(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := tx.CreditCard.DeleteOne(card).Exec(ctx); err != nil {
+			return fmt.Errorf("deleting card: %w", err)
+		}
+		details := map[string]any{"card": Display(card), "wasPrimary": card.IsPrimary}
+		if card.IsPrimary {
+			if newPrimary, err = s.promoteNewest(ctx, tx, card.CustomerID); err != nil {
+				return err
+			}
+			if newPrimary != nil {
+				details["newPrimary"] = Display(newPrimary)
+			}
+		}
+		entry.CustomerID, entry.Details = card.CustomerID, details
+		return audit.Record(ctx, tx, entry)
+	})
+	if err != nil {
+		return nil, s.clientError(err, "credit card")
+	}
+	if token, err := s.sealer.Open(card.GatewayToken, GatewayTokenPurpose); err != nil {
+		s.log.ErrorContext(ctx, "cannot open a deleted card's gateway token; it stays at the gateway", "card_id", card.ID, "err", err)
+	} else {
+		s.deleteAtGateway(ctx, card.ID, token)
+	}
+	s.events.PublishCard(ctx, events.CardEvent{CompanyID: card.CompanyID, CustomerID: card.CustomerID, CardID: card.ID, Kind: events.Deleted})
+	if newPrimary != nil {
+		s.events.PublishCard(ctx, events.CardEvent{CompanyID: card.CompanyID, CustomerID: card.CustomerID, CardID: newPrimary.ID, Kind: events.PrimaryChanged})
+	}
+	return newPrimary, nil
+}
+
+// SetPrimary makes the card its customer's primary card, atomically: at
+// every instant the customer has at most one primary card.
+func (s *Service) SetPrimary(ctx context.Context, id int) (*ent.CreditCard, error) {
+	entry := audit.Entry{Action: "credit_card.set_primary", SubjectType: "CreditCard", SubjectID: id}
+	if err := s.authorize(ctx, entry); err != nil {
+		return nil, err
+	}
+	var card *ent.CreditCard
+	changed := false
+	err := db.WithTx(ctx, s.client, func(tx *ent.Tx) (err error) {
+		if card, err = s.lockCard(ctx, tx, id); err != nil {
+			return err
+		}
+		if card.IsPrimary {
+			return nil
+		}
+		if Expired(card, s.now()) {
+			return apperr.BadInput("id", "an expired card cannot be the primary card")
+		}
+		if err := tx.CreditCard.Update().Where(creditcard.CustomerID(card.CustomerID), creditcard.IsPrimary(true)).
+			SetIsPrimary(false).Exec(ctx); err != nil {
+			return fmt.Errorf("clearing primary: %w", err)
+		}
+		if card, err = card.Update().SetIsPrimary(true).Save(ctx); err != nil {
+			return fmt.Errorf("setting primary: %w", err)
+		}
+		changed = true
+		entry.CustomerID, entry.Details = card.CustomerID, map[string]any{"card": Display(card)}
+		return audit.Record(ctx, tx, entry)
+	})
+	if err != nil {
+		return nil, s.clientError(err, "credit card")
+	}
+	if changed {
+		s.events.PublishCard(ctx, events.CardEvent{CompanyID: card.CompanyID, CustomerID: card.CustomerID, CardID: card.ID, Kind: events.PrimaryChanged})
+	}
+	return card, nil
+}
+
+// authorize answers UNAUTHENTICATED or FORBIDDEN (auditing the denial)
+// before any work; the privacy rules enforce the same underneath.
+func (s *Service) authorize(ctx context.Context, e audit.Entry) error {
+	v := viewer.FromContext(ctx)
+	if v == nil {
+		return apperr.New(apperr.Unauthenticated, "sign in to manage credit cards")
+	}
+	if !v.CanManageCards {
+		audit.Denied(ctx, s.client, s.log, e)
+		return apperr.New(apperr.Forbidden, "your role may not manage credit cards")
+	}
+	return nil
+}
+
+// lockCustomer loads the customer and serializes card changes for it: a row
+// lock on PostgreSQL; on SQLite every write transaction is already exclusive.
+func (s *Service) lockCustomer(ctx context.Context, tx *ent.Tx, id int) (*ent.Customer, error) {
+	q := tx.Customer.Query().Where(customer.ID(id))
+	if s.dialect == dialect.Postgres {
+		q.ForUpdate()
+	}
+	return q.Only(ctx)
+}
+
+// lockCard loads a card after locking its customer, so the card read is current.
+func (s *Service) lockCard(ctx context.Context, tx *ent.Tx, id int) (*ent.CreditCard, error) {
+	c, err := tx.CreditCard.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.lockCustomer(ctx, tx, c.CustomerID); err != nil {
+		return nil, err
+	}
+	return tx.CreditCard.Get(ctx, id)
+}
+
+// promoteNewest makes the newest unexpired card primary, if there is one.
+func (s *Service) promoteNewest(ctx context.Context, tx *ent.Tx, customerID int) (*ent.CreditCard, error) {
+	cs, err := tx.CreditCard.Query().Where(creditcard.CustomerID(customerID)).
+		Order(ent.Desc(creditcard.FieldCreatedAt), ent.Desc(creditcard.FieldID)).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading cards: %w", err)
+	}
+	for _, c := range cs {
+		if !Expired(c, s.now()) {
+			return c.Update().SetIsPrimary(true).Save(ctx)
+		}
+	}
+	return nil, nil
+}
+
+// deleteAtGateway removes a stored card at the gateway. A failure leaves an
+// orphan token there, never a card here without its token, so it is logged.
+func (s *Service) deleteAtGateway(ctx context.Context, cardID int, token string) {
+	if err := s.gateway.DeleteCard(context.WithoutCancel(ctx), token); err != nil {
+		s.log.ErrorContext(ctx, "deleting stored card at the gateway failed", "card_id", cardID, "gateway", s.gateway.Name(), "err", err)
+	}
+}
+
+// clientError maps a failure inside a card transaction to a client error.
+func (s *Service) clientError(err error, what string) error {
+	if _, ok := apperr.As(err); ok {
+		return err
+	}
+	if ent.IsConstraintError(err) {
+		return apperr.Wrap(err, apperr.Conflict, "the cards changed at the same time; reload and try again")
+	}
+	return notFound(err, what)
+}
+
+// notFound maps ent's not-found to NOT_FOUND, and leaves other errors as they are.
+func notFound(err error, what string) error {
+	if ent.IsNotFound(err) {
+		return apperr.NotFoundf("%s not found", what)
+	}
+	return err
+}
+
+func sameCard(c *ent.CreditCard, g gateway.Card) bool {
+	return string(c.Brand) == g.Brand && c.Last4 == g.Last4 && c.ExpMonth == g.ExpMonth && c.ExpYear == g.ExpYear
+}
+
+func brandOf(b string) creditcard.Brand {
+	if err := creditcard.BrandValidator(creditcard.Brand(b)); err != nil {
+		return creditcard.BrandUNKNOWN
+	}
+	return creditcard.Brand(b)
+}
+
+// Display is how a card is named to people: "VISA •••• 1111".
+func Display(c *ent.CreditCard) string { return fmt.Sprintf("%s •••• %s", c.Brand, c.Last4) }

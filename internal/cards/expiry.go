@@ -1,0 +1,42 @@
+package cards
+
+import (
+	"sort"
+	"time"
+
+	"cardfile/ent"
+)
+
+// ExpiringWindow is how far ahead a card counts as expiring soon.
+const ExpiringWindow = 60 * 24 * time.Hour
+
+// ExpiresAt is the first instant a card is no longer valid: the start of
+// the month after its expiry month, in UTC.
+func ExpiresAt(month, year int) time.Time {
+	return time.Date(year, time.Month(month)+1, 1, 0, 0, 0, 0, time.UTC)
+}
+
+// Expired reports whether the card has expired at now.
+func Expired(c *ent.CreditCard, now time.Time) bool {
+	return !now.Before(ExpiresAt(c.ExpMonth, c.ExpYear))
+}
+
+// ExpiresSoon reports whether an unexpired card expires within ExpiringWindow.
+func ExpiresSoon(c *ent.CreditCard, now time.Time) bool {
+	return !Expired(c, now) && now.Add(ExpiringWindow).After(ExpiresAt(c.ExpMonth, c.ExpYear))
+}
+
+// SortPrimaryFirst orders cards as every screen shows them: the primary
+// card, then the newest first.
+func SortPrimaryFirst(cs []*ent.CreditCard) {
+	sort.SliceStable(cs, func(i, j int) bool {
+		a, b := cs[i], cs[j]
+		if a.IsPrimary != b.IsPrimary {
+			return a.IsPrimary
+		}
+		if !a.CreatedAt.Equal(b.CreatedAt) {
+			return a.CreatedAt.After(b.CreatedAt)
+		}
+		return a.ID > b.ID
+	})
+}

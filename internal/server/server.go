@@ -1,0 +1,172 @@
+// Package server is cardfile's http.Handler: GraphQL at /query, the sandbox
+// gateway at /sandbox/, health checks, and the app at /.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"cardfile/graph"
+	"cardfile/graph/generated"
+	"cardfile/internal/auth"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/rs/cors"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// Config is what the handler needs to know beyond its dependencies.
+type Config struct {
+	// AllowedOrigins may call the API from a browser (CORS); the websocket
+	// origin check uses the same list.
+	AllowedOrigins []string
+	// Dev turns on introspection.
+	Dev             bool
+	MaxBodyBytes    int64
+	ComplexityLimit int
+	MaxDepth        int
+}
+
+// DefaultConfig returns the limits cardfile runs with unless told otherwise.
+func DefaultConfig() Config {
+	return Config{MaxBodyBytes: 1 << 20, ComplexityLimit: 1000, MaxDepth: 12}
+}
+
+// Deps are the parts the handler serves.
+type Deps struct {
+	Resolver *graph.Resolver
+	// Sandbox is the built-in gateway's hosted fields and token endpoint; nil
+	// when a real gateway runs.
+	Sandbox http.Handler
+	// App serves the staff app and the customer's card form.
+	App http.Handler
+	Log *slog.Logger
+}
+
+// New returns the whole HTTP surface.
+func New(cfg Config, d Deps) http.Handler {
+	mux := http.NewServeMux()
+	api := cors.New(cors.Options{
+		AllowedOrigins: cfg.AllowedOrigins,
+		AllowedMethods: []string{http.MethodPost, http.MethodOptions},
+		AllowedHeaders: []string{"Authorization", "Content-Type"},
+		MaxAge:         600,
+	}).Handler(limitBody(cfg.MaxBodyBytes, auth.Middleware(d.Resolver.Auth, d.Log)(GraphQL(cfg, d.Resolver))))
+	mux.Handle("/query", api)
+	if d.Sandbox != nil {
+		mux.Handle("/sandbox/", http.StripPrefix("/sandbox", d.Sandbox))
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := d.Resolver.DB.SQL.PingContext(ctx); err != nil {
+			d.Log.ErrorContext(ctx, "readiness: database unreachable", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unreachable"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	if d.App != nil {
+		mux.Handle("/", d.App)
+	}
+	return securityHeaders(logRequests(d.Log, mux))
+}
+
+// GraphQL is the GraphQL handler: POST only, a query cache, complexity and
+// depth limits, page-size caps, one error presenter, introspection in dev only.
+func GraphQL(cfg Config, r *graph.Resolver) *handler.Server {
+	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: r}))
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	if cfg.Dev {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
+	srv.Use(graph.DepthLimit{Max: cfg.MaxDepth})
+	srv.AroundFields(graph.PageSizes)
+	srv.SetErrorPresenter(graph.ErrorPresenter(r.Log))
+	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
+		r.Log.ErrorContext(ctx, "panic in resolver", "panic", p, "path", graphql.GetPath(ctx).String())
+		return errPanic
+	})
+	return srv
+}
+
+type panicError struct{}
+
+func (panicError) Error() string { return "internal error" }
+
+var errPanic = panicError{}
+
+// limitBody refuses bodies over max with 413 and a GraphQL-shaped error.
+func limitBody(max int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"errors": []map[string]any{{
+				"message":    "the request body is too large",
+				"extensions": map[string]string{"code": "BAD_USER_INPUT", "field": "body"},
+			}}})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, max)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		if !strings.HasPrefix(r.URL.Path, "/sandbox/") {
+			h.Set("X-Frame-Options", "DENY")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) { s.status = code; s.ResponseWriter.WriteHeader(code) }
+
+// Unwrap lets http.ResponseController reach the underlying writer (websocket upgrades).
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// logRequests logs method, path, status and duration: never bodies, query
+// strings or headers, which can carry tokens.
+func logRequests(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		log.InfoContext(r.Context(), "http", "method", r.Method, "path", logPath(r.URL.Path), "status", sw.status, "ms", time.Since(start).Milliseconds())
+	})
+}
+
+// logPath keeps secrets that live in paths (card-request links) out of logs.
+func logPath(p string) string {
+	if strings.HasPrefix(p, "/card-request/") {
+		return "/card-request/…"
+	}
+	return p
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
