@@ -12,6 +12,7 @@ import (
 	"cardfile/internal/viewer"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -54,6 +55,12 @@ func classify(ctx context.Context, err error, gqlErr *gqlerror.Error) (apperr.Co
 		if ae.Reason != "" {
 			gqlErr.Extensions = map[string]any{"reason": ae.Reason}
 		}
+		if ae.Field == "" && ae.Code == apperr.BadUserInput && len(gqlErr.Path) > 0 {
+			// An argument that failed to parse: its path ends with the argument's name.
+			if name, ok := gqlErr.Path[len(gqlErr.Path)-1].(ast.PathName); ok {
+				return ae.Code, string(name)
+			}
+		}
 		return ae.Code, ae.Field
 	case errors.Is(err, privacy.Deny):
 		if viewer.FromContext(ctx) == nil {
@@ -71,6 +78,8 @@ func classify(ctx context.Context, err error, gqlErr *gqlerror.Error) (apperr.Co
 	case errors.As(err, &ve):
 		gqlErr.Message = "invalid " + ve.Name
 		return apperr.BadUserInput, ve.Name
+	case errors.As(err, &gql) && gql.Err == nil && gql.Extensions["code"] == string(apperr.NotFound):
+		return apperr.NotFound, "" // entgql's "could not resolve to a node"
 	case errors.As(err, &gql) && gql.Err == nil && gql.Extensions["code"] != nil:
 		// Parse, validation, complexity and depth errors from the executor: the
 		// request itself is wrong.

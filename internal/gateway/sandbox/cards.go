@@ -16,6 +16,9 @@ import (
 const (
 	chargeApprove  = "approve"
 	chargeDeclined = "card_declined"
+	// saveDeclined cards tokenize, but the issuer declines the verification
+	// the gateway runs when storing them, as Clearent's create-token sale can.
+	saveDeclined = "declined_on_save"
 )
 
 // TestCard is one documented sandbox card number and what it does.
@@ -39,6 +42,7 @@ var TestCards = []TestCard{
 	{Number: "3056 9300 0902 0004", Brand: "DINERS", Outcome: "approved", ChargeBehavior: chargeApprove},
 	{Number: "3566 0020 2036 0505", Brand: "JCB", Outcome: "approved", ChargeBehavior: chargeApprove},
 	{Number: "4000 0000 0000 0341", Brand: "VISA", Outcome: "saves, but later charges decline", ChargeBehavior: chargeDeclined},
+	{Number: "4000 0000 0000 0101", Brand: "VISA", Outcome: "declined when saved (do_not_honor)", ChargeBehavior: saveDeclined},
 	{Number: "4000 0000 0000 0002", Brand: "VISA", Outcome: "declined at entry", DeclineCode: "do_not_honor", DeclineMessage: "Do not honor"},
 	{Number: "4000 0000 0000 9995", Brand: "VISA", Outcome: "declined at entry", DeclineCode: "insufficient_funds", DeclineMessage: "Insufficient funds"},
 	{Number: "4000 0000 0000 0069", Brand: "VISA", Outcome: "declined at entry", DeclineCode: "expired_card", DeclineMessage: "Expired card"},

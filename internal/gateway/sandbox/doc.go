@@ -19,6 +19,7 @@
 //	3056 9300 0902 0004   DINERS      approved
 //	3566 0020 2036 0505   JCB         approved
 //	4000 0000 0000 0341   VISA        saves, but later charges decline (card_declined)
+//	4000 0000 0000 0101   VISA        declined when the gateway stores it (do_not_honor)
 //	4000 0000 0000 0002   VISA        declined at entry: do_not_honor
 //	4000 0000 0000 9995   VISA        declined at entry: insufficient_funds
 //	4000 0000 0000 0069   VISA        declined at entry: expired_card

@@ -230,6 +230,13 @@ func (g *Gateway) SaveCard(ctx context.Context, paymentToken string) (gateway.Ca
 		return gateway.Card{}, fmt.Errorf("sandbox: save card: %w: %w", gateway.ErrUnavailable, err)
 	}
 
+	if behavior == saveDeclined {
+		// The token is spent either way, as at a real gateway.
+		if err := tx.Commit(); err != nil {
+			return gateway.Card{}, fmt.Errorf("sandbox: save card: %w: %w", gateway.ErrUnavailable, err)
+		}
+		return gateway.Card{}, &gateway.DeclineError{Code: "do_not_honor", Message: "Do not honor"}
+	}
 	card.Token = newToken(cardTokenPrefix)
 	if _, err := tx.ExecContext(ctx,
 		`INSERT INTO sandbox_cards

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"cmp"
+	"os"
+	"strings"
+	"time"
+)
+
+// config is read from CARDFILE_* environment variables; flags may override.
+// Secrets come only from the environment.
+type config struct {
+	Addr           string
+	DatabaseURL    string
+	PublicURL      string
+	AllowedOrigins []string
+	Dev            bool
+	Gateway        string
+	Demo           bool
+	LogLevel       string
+	ShutdownGrace  time.Duration
+}
+
+func loadConfig() config {
+	addr := env("CARDFILE_ADDR", "127.0.0.1:8080")
+	public := strings.TrimRight(env("CARDFILE_PUBLIC_URL", "http://localhost:"+portOf(addr)), "/")
+	origins := []string{public}
+	if o := os.Getenv("CARDFILE_ALLOWED_ORIGINS"); o != "" {
+		origins = splitList(o)
+	}
+	return config{
+		Addr:           addr,
+		DatabaseURL:    cmp.Or(os.Getenv("CARDFILE_DATABASE_URL"), os.Getenv("DATABASE_URL"), "data/cardfile.db"),
+		PublicURL:      public,
+		AllowedOrigins: origins,
+		Dev:            os.Getenv("CARDFILE_DEV") == "1",
+		Gateway:        env("CARDFILE_GATEWAY", "sandbox"),
+		Demo:           os.Getenv("CARDFILE_DEMO") == "1",
+		LogLevel:       env("CARDFILE_LOG_LEVEL", "info"),
+		ShutdownGrace:  10 * time.Second,
+	}
+}
+
+func env(key, def string) string { return cmp.Or(os.Getenv(key), def) }
+
+func portOf(addr string) string {
+	if i := strings.LastIndex(addr, ":"); i >= 0 {
+		return addr[i+1:]
+	}
+	return "8080"
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, strings.TrimRight(p, "/"))
+		}
+	}
+	return out
+}

@@ -1,0 +1,166 @@
+// Command cardfile is the one binary: serve, migrate, seed, user.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"cardfile/internal/app"
+	"cardfile/internal/db"
+	"cardfile/internal/sealer"
+	"cardfile/internal/server"
+)
+
+const usage = `cardfile keeps customers' credit cards on file.
+
+Usage:
+  cardfile serve [-addr host:port] [-demo] [-dev]   run the server (migrates first)
+  cardfile migrate                                  bring the database schema up to date
+  cardfile seed                                     create the demo company (idempotent)
+  cardfile user add -company-id N -email E -name N -role R
+                                                    create a staff member; the password is read
+                                                    from CARDFILE_PASSWORD or standard input
+
+Configuration (environment): CARDFILE_DATABASE_URL or DATABASE_URL (default data/cardfile.db;
+a postgres:// URL selects PostgreSQL), CARDFILE_ADDR, CARDFILE_PUBLIC_URL,
+CARDFILE_ALLOWED_ORIGINS, CARDFILE_GATEWAY (sandbox), CARDFILE_DEV=1, CARDFILE_DEMO=1,
+CARDFILE_LOG_LEVEL (debug, info, warn, error).
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	cfg := loadConfig()
+	log := newLogger(cfg.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	case "serve":
+		err = serve(ctx, cfg, log, args)
+	case "migrate":
+		err = migrate(ctx, cfg, log)
+	case "seed":
+		err = seed(ctx, cfg, log)
+	case "user":
+		err = user(ctx, cfg, log, args)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "unknown command %q\n\n%s", cmd, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		log.Error("cardfile failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+func open(ctx context.Context, cfg config, log *slog.Logger) (*app.App, error) {
+	key, err := tokenKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	sc := server.DefaultConfig()
+	sc.AllowedOrigins, sc.Dev = cfg.AllowedOrigins, cfg.Dev
+	return app.New(ctx, app.Options{
+		DatabaseURL: cfg.DatabaseURL,
+		PublicURL:   cfg.PublicURL,
+		Gateway:     cfg.Gateway,
+		Server:      sc,
+		Log:         log,
+		TokenKey:    key,
+	})
+}
+
+func serve(ctx context.Context, cfg config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address")
+	fs.BoolVar(&cfg.Demo, "demo", cfg.Demo, "seed the demo company and print its sign-ins")
+	fs.BoolVar(&cfg.Dev, "dev", cfg.Dev, "development mode: GraphQL introspection on")
+	_ = fs.Parse(args)
+	a, err := open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if cfg.Demo {
+		if err := seedDemo(ctx, a); err != nil {
+			return err
+		}
+	}
+	srv := &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("cardfile serving", "addr", cfg.Addr, "url", cfg.PublicURL, "database", a.DB.Dialect, "gateway", a.Gateway.Name())
+	fmt.Printf("\ncardfile is up at %s  (GraphQL: %s/query)\n\n", cfg.PublicURL, cfg.PublicURL)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	return nil
+}
+
+func migrate(ctx context.Context, cfg config, log *slog.Logger) error {
+	a, err := open(ctx, cfg, log) // opening migrates
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	fmt.Println("database schema is up to date")
+	return nil
+}
+
+func seed(ctx context.Context, cfg config, log *slog.Logger) error {
+	a, err := open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return seedDemo(ctx, a)
+}
+
+// tokenKey is the key that seals gateway tokens: CARDFILE_TOKEN_KEY, or for
+// the embedded SQLite default a key file made once beside the database.
+func tokenKey(cfg config) ([]byte, error) {
+	if k := os.Getenv("CARDFILE_TOKEN_KEY"); k != "" {
+		return sealer.ParseKey(k)
+	}
+	if db.IsPostgres(cfg.DatabaseURL) {
+		return nil, errors.New("set CARDFILE_TOKEN_KEY (32 random bytes, base64) to seal gateway tokens; e.g. openssl rand -base64 32")
+	}
+	return sealer.LoadOrCreateKeyFile(filepath.Join(filepath.Dir(strings.TrimPrefix(cfg.DatabaseURL, "file:")), "token.key"))
+}
