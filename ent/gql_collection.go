@@ -437,6 +437,9 @@ func newCreditCardPaginateArgs(rv map[string]any) *creditcardPaginateArgs {
 			}
 		}
 	}
+	if v, ok := rv[whereField].(*CreditCardWhereInput); ok {
+		args.opts = append(args.opts, WithCreditCardFilter(v.Filter))
+	}
 	return args
 }
 

@@ -3,11 +3,136 @@
 package ent
 
 import (
+	"cardfile/ent/creditcard"
 	"cardfile/ent/customer"
 	"cardfile/ent/predicate"
 	"errors"
 	"fmt"
 )
+
+// CreditCardWhereInput represents a where input for filtering CreditCard queries.
+type CreditCardWhereInput struct {
+	Predicates []predicate.CreditCard  `json:"-"`
+	Not        *CreditCardWhereInput   `json:"not,omitempty"`
+	Or         []*CreditCardWhereInput `json:"or,omitempty"`
+	And        []*CreditCardWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *CreditCardWhereInput) AddPredicates(predicates ...predicate.CreditCard) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the CreditCardWhereInput filter on the CreditCardQuery builder.
+func (i *CreditCardWhereInput) Filter(q *CreditCardQuery) (*CreditCardQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyCreditCardWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyCreditCardWhereInput is returned in case the CreditCardWhereInput is empty.
+var ErrEmptyCreditCardWhereInput = errors.New("ent: empty predicate CreditCardWhereInput")
+
+// P returns a predicate for filtering creditcards.
+// An error is returned if the input is empty or invalid.
+func (i *CreditCardWhereInput) P() (predicate.CreditCard, error) {
+	var predicates []predicate.CreditCard
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, creditcard.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.CreditCard, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, creditcard.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.CreditCard, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, creditcard.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, creditcard.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, creditcard.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, creditcard.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, creditcard.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, creditcard.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, creditcard.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, creditcard.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, creditcard.IDLTE(*i.IDLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyCreditCardWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return creditcard.And(predicates...), nil
+	}
+}
 
 // CustomerWhereInput represents a where input for filtering Customer queries.
 type CustomerWhereInput struct {
@@ -91,6 +216,10 @@ type CustomerWhereInput struct {
 	// "active" field predicates.
 	Active    *bool `json:"active,omitempty"`
 	ActiveNEQ *bool `json:"activeNEQ,omitempty"`
+
+	// "credit_cards" edge predicates.
+	HasCreditCards     *bool                   `json:"hasCreditCards,omitempty"`
+	HasCreditCardsWith []*CreditCardWhereInput `json:"hasCreditCardsWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -357,6 +486,24 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 		predicates = append(predicates, customer.ActiveNEQ(*i.ActiveNEQ))
 	}
 
+	if i.HasCreditCards != nil {
+		p := customer.HasCreditCards()
+		if !*i.HasCreditCards {
+			p = customer.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasCreditCardsWith) > 0 {
+		with := make([]predicate.CreditCard, 0, len(i.HasCreditCardsWith))
+		for _, w := range i.HasCreditCardsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasCreditCardsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, customer.HasCreditCardsWith(with...))
+	}
 	switch len(predicates) {
 	case 0:
 		return nil, ErrEmptyCustomerWhereInput

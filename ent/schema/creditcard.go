@@ -18,6 +18,10 @@ type CreditCard struct{ ent.Schema }
 // Mixin of the CreditCard.
 func (CreditCard) Mixin() []ent.Mixin { return []ent.Mixin{TenantMixin{}, TimeMixin{}} }
 
+// noFilter keeps a field out of the GraphQL where inputs: cards themselves
+// are not searchable; customers filter on having them.
+var noFilter = entgql.Skip(entgql.SkipWhereInput)
+
 // Fields of the CreditCard.
 func (CreditCard) Fields() []ent.Field {
 	return []ent.Field{
@@ -25,17 +29,17 @@ func (CreditCard) Fields() []ent.Field {
 		field.String("gateway_token").NotEmpty().Sensitive().Immutable().
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Enum("brand").Values("VISA", "MASTERCARD", "AMEX", "DISCOVER", "DINERS", "JCB", "UNKNOWN").
-			Immutable().Comment("Card brand, from the card number's IIN."),
+			Immutable().Annotations(noFilter).Comment("Card brand, from the card number's IIN."),
 		field.String("last4").Match(regexp.MustCompile(`^[0-9]{4}$`)).Immutable().
-			Comment("The last four digits of the card number."),
-		field.Int("exp_month").Range(1, 12).Immutable().Comment("Expiry month, 1–12."),
-		field.Int("exp_year").Range(2000, 2200).Immutable().Comment("Expiry year, four digits."),
-		field.String("cardholder_name").Optional().MaxLen(100).Comment("Name on the card, if given."),
-		field.String("billing_zip").Optional().MaxLen(10).Comment("Billing ZIP code, if given."),
-		field.String("description").Default("").MaxLen(100).Comment("Staff's label for the card."),
-		field.Bool("is_primary").Default(false).Comment("The default card on payment screens; at most one per customer."),
+			Annotations(noFilter).Comment("The last four digits of the card number."),
+		field.Int("exp_month").Range(1, 12).Immutable().Annotations(noFilter).Comment("Expiry month, 1–12."),
+		field.Int("exp_year").Range(2000, 2200).Immutable().Annotations(noFilter).Comment("Expiry year, four digits."),
+		field.String("cardholder_name").Optional().MaxLen(100).Annotations(noFilter).Comment("Name on the card, if given."),
+		field.String("billing_zip").Optional().MaxLen(10).Annotations(noFilter).Comment("Billing ZIP code, if given."),
+		field.String("description").Default("").MaxLen(100).Annotations(noFilter).Comment("Staff's label for the card."),
+		field.Bool("is_primary").Default(false).Annotations(noFilter).Comment("The default card on payment screens; at most one per customer."),
 		field.Enum("source").Values("STAFF", "CUSTOMER_FORM", "PAYMENT").Immutable().
-			Comment("How the card was entered."),
+			Annotations(noFilter).Comment("How the card was entered."),
 		field.Int("created_by_id").Optional().Nillable().Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
@@ -44,8 +48,8 @@ func (CreditCard) Fields() []ent.Field {
 func (CreditCard) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("customer", Customer.Type).Ref("credit_cards").Field("customer_id").
-			Unique().Required().Immutable().Comment("The card's customer."),
-		edge.To("created_by", Staff.Type).Field("created_by_id").Unique().Immutable().
+			Unique().Required().Immutable().Annotations(noFilter).Comment("The card's customer."),
+		edge.To("created_by", Staff.Type).Field("created_by_id").Unique().Immutable().Annotations(noFilter).
 			Comment("The staff member who added the card, if staff did."),
 	}
 }
@@ -63,5 +67,5 @@ func (CreditCard) Indexes() []ent.Index {
 
 // Annotations of the CreditCard.
 func (CreditCard) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.Skip(entgql.SkipWhereInput, entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)}
+	return []schema.Annotation{entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)}
 }

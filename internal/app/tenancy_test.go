@@ -32,6 +32,7 @@ func TestOtherCompaniesDataIsUnreachable(t *testing.T) {
 		{"customers by id", `{ customers(where: {idIn: ["` + aCust + `"]}) { totalCount edges { node { id name } } } }`},
 		{"customers by name", `{ customers(where: {nameContainsFold: "alpha"}) { totalCount edges { node { id name } } } }`},
 		{"customers having cards", `{ customers(where: {hasCreditCards: true}) { edges { node { name creditCards { description } } } } }`},
+		{"customers having a card by id", `{ customers(where: {hasCreditCardsWith: {idIn: ["` + aCard.ID + `"]}}) { totalCount edges { node { name } } } }`},
 	}
 	for _, c := range reads {
 		t.Run("read/"+c.name, func(t *testing.T) {
@@ -42,6 +43,9 @@ func TestOtherCompaniesDataIsUnreachable(t *testing.T) {
 			}
 			if strings.HasPrefix(c.name, "node") && r.code() != "NOT_FOUND" {
 				t.Fatalf("got %s, want NOT_FOUND", r.Raw)
+			}
+			if strings.HasPrefix(c.name, "customers") && (len(r.Errors) > 0 || !strings.Contains(r.Raw, `"data":{"customers":`)) {
+				t.Fatalf("a filter query failed instead of answering with company B's own customers: %s", r.Raw)
 			}
 		})
 	}
