@@ -196,3 +196,67 @@ func TestCompanyCardManagerSettingIsEnforced(t *testing.T) {
 		t.Fatalf("cards = %d, want 1", n)
 	}
 }
+
+// The audit trail is readable by ADMIN and CREDIT_MANAGER only, newest first,
+// and names who did what without card data.
+func TestAuditTrailReaders(t *testing.T) {
+	h := newHarness(t)
+	tn := h.newTenant("Blossom", 1)
+	cust := fmt.Sprint(tn.customers[0].ID)
+	c := h.addCard(tn.tokens[viewer.SalesManager], cust, "4111111111111111", "Office", "")
+	h.gql(tn.tokens[viewer.SalesManager], `mutation($id: ID!) { editCreditCard(id: $id, input: {description: "Front desk"}) { id } }`,
+		map[string]any{"id": c.ID}).decode(t, &struct{}{})
+	const q = `query($id: ID!) { node(id: $id) { ... on Customer { auditEvents(first: 10, orderBy: {field: CREATED_AT, direction: DESC}) {
+		totalCount edges { node { action outcome actorKind actorStaff { email } details } } } } } }`
+	for _, role := range []viewer.Role{viewer.Admin, viewer.CreditManager} {
+		r := h.gql(tn.tokens[role], q, map[string]any{"id": cust})
+		var out struct {
+			Node struct {
+				AuditEvents struct {
+					TotalCount int
+					Edges      []struct {
+						Node struct {
+							Action, Outcome, ActorKind string
+							ActorStaff                 struct{ Email string }
+							Details                    map[string]any
+						}
+					}
+				}
+			}
+		}
+		r.decode(t, &out)
+		ev := out.Node.AuditEvents
+		if ev.TotalCount != 2 || ev.Edges[0].Node.Action != "credit_card.rename" || ev.Edges[1].Node.Action != "credit_card.add" {
+			t.Fatalf("%s sees %+v", role, ev)
+		}
+		first := ev.Edges[0].Node
+		if first.ActorStaff.Email != "sales_manager@blossom.test" || first.Details["to"] != "Front desk" || first.Details["card"] != "VISA •••• 1111" {
+			t.Fatalf("%s sees event %+v", role, first)
+		}
+	}
+	for _, role := range []viewer.Role{viewer.SalesManager, viewer.Salesperson} {
+		if r := h.gql(tn.tokens[role], q, map[string]any{"id": cust}); r.code() != "FORBIDDEN" {
+			t.Fatalf("%s reading the audit trail got %s", role, r.Raw)
+		}
+	}
+}
+
+// canPayByCard applies the US/USD rules to each customer.
+func TestCanPayByCardSaysWhyNot(t *testing.T) {
+	h := newHarness(t)
+	tn := h.newTenant("Blossom", 1)
+	cad := h.app.DB.Customer.Create().SetCompanyID(tn.company.ID).SetCode("CAD1").SetName("Maple Leaf").SetDefaultCurrency("CAD").SetCountry("CA").SaveX(h.sys)
+	r := h.gql(tn.tokens[viewer.Admin], `query($id: ID!) { node(id: $id) { ... on Customer { canPayByCard { allowed reason } } } }`, map[string]any{"id": fmt.Sprint(cad.ID)})
+	var out struct {
+		Node struct {
+			CanPayByCard struct {
+				Allowed bool
+				Reason  *string
+			}
+		}
+	}
+	r.decode(t, &out)
+	if out.Node.CanPayByCard.Allowed || out.Node.CanPayByCard.Reason == nil {
+		t.Fatalf("a CAD customer can pay by card: %+v", out.Node.CanPayByCard)
+	}
+}
