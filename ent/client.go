@@ -12,9 +12,11 @@ import (
 	"cardfile/ent/migrate"
 
 	"cardfile/ent/auditevent"
+	"cardfile/ent/cardrequest"
 	"cardfile/ent/company"
 	"cardfile/ent/creditcard"
 	"cardfile/ent/customer"
+	"cardfile/ent/outboxmessage"
 	"cardfile/ent/session"
 	"cardfile/ent/staff"
 
@@ -33,12 +35,16 @@ type Client struct {
 	Schema *migrate.Schema
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// CardRequest is the client for interacting with the CardRequest builders.
+	CardRequest *CardRequestClient
 	// Company is the client for interacting with the Company builders.
 	Company *CompanyClient
 	// CreditCard is the client for interacting with the CreditCard builders.
 	CreditCard *CreditCardClient
 	// Customer is the client for interacting with the Customer builders.
 	Customer *CustomerClient
+	// OutboxMessage is the client for interacting with the OutboxMessage builders.
+	OutboxMessage *OutboxMessageClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Staff is the client for interacting with the Staff builders.
@@ -55,9 +61,11 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.AuditEvent = NewAuditEventClient(c.config)
+	c.CardRequest = NewCardRequestClient(c.config)
 	c.Company = NewCompanyClient(c.config)
 	c.CreditCard = NewCreditCardClient(c.config)
 	c.Customer = NewCustomerClient(c.config)
+	c.OutboxMessage = NewOutboxMessageClient(c.config)
 	c.Session = NewSessionClient(c.config)
 	c.Staff = NewStaffClient(c.config)
 }
@@ -150,14 +158,16 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:        ctx,
-		config:     cfg,
-		AuditEvent: NewAuditEventClient(cfg),
-		Company:    NewCompanyClient(cfg),
-		CreditCard: NewCreditCardClient(cfg),
-		Customer:   NewCustomerClient(cfg),
-		Session:    NewSessionClient(cfg),
-		Staff:      NewStaffClient(cfg),
+		ctx:           ctx,
+		config:        cfg,
+		AuditEvent:    NewAuditEventClient(cfg),
+		CardRequest:   NewCardRequestClient(cfg),
+		Company:       NewCompanyClient(cfg),
+		CreditCard:    NewCreditCardClient(cfg),
+		Customer:      NewCustomerClient(cfg),
+		OutboxMessage: NewOutboxMessageClient(cfg),
+		Session:       NewSessionClient(cfg),
+		Staff:         NewStaffClient(cfg),
 	}, nil
 }
 
@@ -175,14 +185,16 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:        ctx,
-		config:     cfg,
-		AuditEvent: NewAuditEventClient(cfg),
-		Company:    NewCompanyClient(cfg),
-		CreditCard: NewCreditCardClient(cfg),
-		Customer:   NewCustomerClient(cfg),
-		Session:    NewSessionClient(cfg),
-		Staff:      NewStaffClient(cfg),
+		ctx:           ctx,
+		config:        cfg,
+		AuditEvent:    NewAuditEventClient(cfg),
+		CardRequest:   NewCardRequestClient(cfg),
+		Company:       NewCompanyClient(cfg),
+		CreditCard:    NewCreditCardClient(cfg),
+		Customer:      NewCustomerClient(cfg),
+		OutboxMessage: NewOutboxMessageClient(cfg),
+		Session:       NewSessionClient(cfg),
+		Staff:         NewStaffClient(cfg),
 	}, nil
 }
 
@@ -212,7 +224,8 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.AuditEvent, c.Company, c.CreditCard, c.Customer, c.Session, c.Staff,
+		c.AuditEvent, c.CardRequest, c.Company, c.CreditCard, c.Customer,
+		c.OutboxMessage, c.Session, c.Staff,
 	} {
 		n.Use(hooks...)
 	}
@@ -222,7 +235,8 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.AuditEvent, c.Company, c.CreditCard, c.Customer, c.Session, c.Staff,
+		c.AuditEvent, c.CardRequest, c.Company, c.CreditCard, c.Customer,
+		c.OutboxMessage, c.Session, c.Staff,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -233,12 +247,16 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *AuditEventMutation:
 		return c.AuditEvent.mutate(ctx, m)
+	case *CardRequestMutation:
+		return c.CardRequest.mutate(ctx, m)
 	case *CompanyMutation:
 		return c.Company.mutate(ctx, m)
 	case *CreditCardMutation:
 		return c.CreditCard.mutate(ctx, m)
 	case *CustomerMutation:
 		return c.Customer.mutate(ctx, m)
+	case *OutboxMessageMutation:
+		return c.OutboxMessage.mutate(ctx, m)
 	case *SessionMutation:
 		return c.Session.mutate(ctx, m)
 	case *StaffMutation:
@@ -427,6 +445,204 @@ func (c *AuditEventClient) mutate(ctx context.Context, m *AuditEventMutation) (V
 		return (&AuditEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown AuditEvent mutation op: %q", m.Op())
+	}
+}
+
+// CardRequestClient is a client for the CardRequest schema.
+type CardRequestClient struct {
+	config
+}
+
+// NewCardRequestClient returns a client for the CardRequest from the given config.
+func NewCardRequestClient(c config) *CardRequestClient {
+	return &CardRequestClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `cardrequest.Hooks(f(g(h())))`.
+func (c *CardRequestClient) Use(hooks ...Hook) {
+	c.hooks.CardRequest = append(c.hooks.CardRequest, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `cardrequest.Intercept(f(g(h())))`.
+func (c *CardRequestClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CardRequest = append(c.inters.CardRequest, interceptors...)
+}
+
+// Create returns a builder for creating a CardRequest entity.
+func (c *CardRequestClient) Create() *CardRequestCreate {
+	mutation := newCardRequestMutation(c.config, OpCreate)
+	return &CardRequestCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CardRequest entities.
+func (c *CardRequestClient) CreateBulk(builders ...*CardRequestCreate) *CardRequestCreateBulk {
+	return &CardRequestCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CardRequestClient) MapCreateBulk(slice any, setFunc func(*CardRequestCreate, int)) *CardRequestCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CardRequestCreateBulk{err: fmt.Errorf("calling to CardRequestClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CardRequestCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CardRequestCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CardRequest.
+func (c *CardRequestClient) Update() *CardRequestUpdate {
+	mutation := newCardRequestMutation(c.config, OpUpdate)
+	return &CardRequestUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CardRequestClient) UpdateOne(_m *CardRequest) *CardRequestUpdateOne {
+	mutation := newCardRequestMutation(c.config, OpUpdateOne, withCardRequest(_m))
+	return &CardRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CardRequestClient) UpdateOneID(id int) *CardRequestUpdateOne {
+	mutation := newCardRequestMutation(c.config, OpUpdateOne, withCardRequestID(id))
+	return &CardRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CardRequest.
+func (c *CardRequestClient) Delete() *CardRequestDelete {
+	mutation := newCardRequestMutation(c.config, OpDelete)
+	return &CardRequestDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CardRequestClient) DeleteOne(_m *CardRequest) *CardRequestDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CardRequestClient) DeleteOneID(id int) *CardRequestDeleteOne {
+	builder := c.Delete().Where(cardrequest.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CardRequestDeleteOne{builder}
+}
+
+// Query returns a query builder for CardRequest.
+func (c *CardRequestClient) Query() *CardRequestQuery {
+	return &CardRequestQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCardRequest},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CardRequest entity by its id.
+func (c *CardRequestClient) Get(ctx context.Context, id int) (*CardRequest, error) {
+	return c.Query().Where(cardrequest.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CardRequestClient) GetX(ctx context.Context, id int) *CardRequest {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryCompany queries the company edge of a CardRequest.
+func (c *CardRequestClient) QueryCompany(_m *CardRequest) *CompanyQuery {
+	query := (&CompanyClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(cardrequest.Table, cardrequest.FieldID, id),
+			sqlgraph.To(company.Table, company.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, cardrequest.CompanyTable, cardrequest.CompanyColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryCustomer queries the customer edge of a CardRequest.
+func (c *CardRequestClient) QueryCustomer(_m *CardRequest) *CustomerQuery {
+	query := (&CustomerClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(cardrequest.Table, cardrequest.FieldID, id),
+			sqlgraph.To(customer.Table, customer.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, cardrequest.CustomerTable, cardrequest.CustomerColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryRequestedBy queries the requested_by edge of a CardRequest.
+func (c *CardRequestClient) QueryRequestedBy(_m *CardRequest) *StaffQuery {
+	query := (&StaffClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(cardrequest.Table, cardrequest.FieldID, id),
+			sqlgraph.To(staff.Table, staff.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, cardrequest.RequestedByTable, cardrequest.RequestedByColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryCreditCard queries the credit_card edge of a CardRequest.
+func (c *CardRequestClient) QueryCreditCard(_m *CardRequest) *CreditCardQuery {
+	query := (&CreditCardClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(cardrequest.Table, cardrequest.FieldID, id),
+			sqlgraph.To(creditcard.Table, creditcard.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, cardrequest.CreditCardTable, cardrequest.CreditCardColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *CardRequestClient) Hooks() []Hook {
+	hooks := c.hooks.CardRequest
+	return append(hooks[:len(hooks):len(hooks)], cardrequest.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *CardRequestClient) Interceptors() []Interceptor {
+	return c.inters.CardRequest
+}
+
+func (c *CardRequestClient) mutate(ctx context.Context, m *CardRequestMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CardRequestCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CardRequestUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CardRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CardRequestDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CardRequest mutation op: %q", m.Op())
 	}
 }
 
@@ -886,6 +1102,22 @@ func (c *CustomerClient) QueryCreditCards(_m *Customer) *CreditCardQuery {
 	return query
 }
 
+// QueryCardRequests queries the card_requests edge of a Customer.
+func (c *CustomerClient) QueryCardRequests(_m *Customer) *CardRequestQuery {
+	query := (&CardRequestClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(customer.Table, customer.FieldID, id),
+			sqlgraph.To(cardrequest.Table, cardrequest.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, customer.CardRequestsTable, customer.CardRequestsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // QueryAuditEvents queries the audit_events edge of a Customer.
 func (c *CustomerClient) QueryAuditEvents(_m *Customer) *AuditEventQuery {
 	query := (&AuditEventClient{config: c.config}).Query()
@@ -925,6 +1157,140 @@ func (c *CustomerClient) mutate(ctx context.Context, m *CustomerMutation) (Value
 		return (&CustomerDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Customer mutation op: %q", m.Op())
+	}
+}
+
+// OutboxMessageClient is a client for the OutboxMessage schema.
+type OutboxMessageClient struct {
+	config
+}
+
+// NewOutboxMessageClient returns a client for the OutboxMessage from the given config.
+func NewOutboxMessageClient(c config) *OutboxMessageClient {
+	return &OutboxMessageClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `outboxmessage.Hooks(f(g(h())))`.
+func (c *OutboxMessageClient) Use(hooks ...Hook) {
+	c.hooks.OutboxMessage = append(c.hooks.OutboxMessage, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `outboxmessage.Intercept(f(g(h())))`.
+func (c *OutboxMessageClient) Intercept(interceptors ...Interceptor) {
+	c.inters.OutboxMessage = append(c.inters.OutboxMessage, interceptors...)
+}
+
+// Create returns a builder for creating a OutboxMessage entity.
+func (c *OutboxMessageClient) Create() *OutboxMessageCreate {
+	mutation := newOutboxMessageMutation(c.config, OpCreate)
+	return &OutboxMessageCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of OutboxMessage entities.
+func (c *OutboxMessageClient) CreateBulk(builders ...*OutboxMessageCreate) *OutboxMessageCreateBulk {
+	return &OutboxMessageCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *OutboxMessageClient) MapCreateBulk(slice any, setFunc func(*OutboxMessageCreate, int)) *OutboxMessageCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &OutboxMessageCreateBulk{err: fmt.Errorf("calling to OutboxMessageClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*OutboxMessageCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &OutboxMessageCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for OutboxMessage.
+func (c *OutboxMessageClient) Update() *OutboxMessageUpdate {
+	mutation := newOutboxMessageMutation(c.config, OpUpdate)
+	return &OutboxMessageUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *OutboxMessageClient) UpdateOne(_m *OutboxMessage) *OutboxMessageUpdateOne {
+	mutation := newOutboxMessageMutation(c.config, OpUpdateOne, withOutboxMessage(_m))
+	return &OutboxMessageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *OutboxMessageClient) UpdateOneID(id int) *OutboxMessageUpdateOne {
+	mutation := newOutboxMessageMutation(c.config, OpUpdateOne, withOutboxMessageID(id))
+	return &OutboxMessageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for OutboxMessage.
+func (c *OutboxMessageClient) Delete() *OutboxMessageDelete {
+	mutation := newOutboxMessageMutation(c.config, OpDelete)
+	return &OutboxMessageDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *OutboxMessageClient) DeleteOne(_m *OutboxMessage) *OutboxMessageDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *OutboxMessageClient) DeleteOneID(id int) *OutboxMessageDeleteOne {
+	builder := c.Delete().Where(outboxmessage.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &OutboxMessageDeleteOne{builder}
+}
+
+// Query returns a query builder for OutboxMessage.
+func (c *OutboxMessageClient) Query() *OutboxMessageQuery {
+	return &OutboxMessageQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeOutboxMessage},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a OutboxMessage entity by its id.
+func (c *OutboxMessageClient) Get(ctx context.Context, id int) (*OutboxMessage, error) {
+	return c.Query().Where(outboxmessage.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *OutboxMessageClient) GetX(ctx context.Context, id int) *OutboxMessage {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *OutboxMessageClient) Hooks() []Hook {
+	hooks := c.hooks.OutboxMessage
+	return append(hooks[:len(hooks):len(hooks)], outboxmessage.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *OutboxMessageClient) Interceptors() []Interceptor {
+	return c.inters.OutboxMessage
+}
+
+func (c *OutboxMessageClient) mutate(ctx context.Context, m *OutboxMessageMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&OutboxMessageCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&OutboxMessageUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&OutboxMessageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&OutboxMessageDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown OutboxMessage mutation op: %q", m.Op())
 	}
 }
 
@@ -1247,10 +1613,12 @@ func (c *StaffClient) mutate(ctx context.Context, m *StaffMutation) (Value, erro
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		AuditEvent, Company, CreditCard, Customer, Session, Staff []ent.Hook
+		AuditEvent, CardRequest, Company, CreditCard, Customer, OutboxMessage, Session,
+		Staff []ent.Hook
 	}
 	inters struct {
-		AuditEvent, Company, CreditCard, Customer, Session, Staff []ent.Interceptor
+		AuditEvent, CardRequest, Company, CreditCard, Customer, OutboxMessage, Session,
+		Staff []ent.Interceptor
 	}
 )
 

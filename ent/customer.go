@@ -52,16 +52,19 @@ type CustomerEdges struct {
 	Company *Company `json:"company,omitempty"`
 	// Cards on file, primary first.
 	CreditCards []*CreditCard `json:"credit_cards,omitempty"`
+	// Card requests emailed to this customer, newest first.
+	CardRequests []*CardRequest `json:"card_requests,omitempty"`
 	// What happened to this customer's cards, newest first (ADMIN and CREDIT_MANAGER only).
 	AuditEvents []*AuditEvent `json:"audit_events,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [3]bool
+	loadedTypes [4]bool
 	// totalCount holds the count of the edges above.
-	totalCount [2]map[string]int
+	totalCount [3]map[string]int
 
-	namedCreditCards map[string][]*CreditCard
-	namedAuditEvents map[string][]*AuditEvent
+	namedCreditCards  map[string][]*CreditCard
+	namedCardRequests map[string][]*CardRequest
+	namedAuditEvents  map[string][]*AuditEvent
 }
 
 // CompanyOrErr returns the Company value or an error if the edge
@@ -84,10 +87,19 @@ func (e CustomerEdges) CreditCardsOrErr() ([]*CreditCard, error) {
 	return nil, &NotLoadedError{edge: "credit_cards"}
 }
 
+// CardRequestsOrErr returns the CardRequests value or an error if the edge
+// was not loaded in eager-loading.
+func (e CustomerEdges) CardRequestsOrErr() ([]*CardRequest, error) {
+	if e.loadedTypes[2] {
+		return e.CardRequests, nil
+	}
+	return nil, &NotLoadedError{edge: "card_requests"}
+}
+
 // AuditEventsOrErr returns the AuditEvents value or an error if the edge
 // was not loaded in eager-loading.
 func (e CustomerEdges) AuditEventsOrErr() ([]*AuditEvent, error) {
-	if e.loadedTypes[2] {
+	if e.loadedTypes[3] {
 		return e.AuditEvents, nil
 	}
 	return nil, &NotLoadedError{edge: "audit_events"}
@@ -216,6 +228,11 @@ func (_m *Customer) QueryCreditCards() *CreditCardQuery {
 	return NewCustomerClient(_m.config).QueryCreditCards(_m)
 }
 
+// QueryCardRequests queries the "card_requests" edge of the Customer entity.
+func (_m *Customer) QueryCardRequests() *CardRequestQuery {
+	return NewCustomerClient(_m.config).QueryCardRequests(_m)
+}
+
 // QueryAuditEvents queries the "audit_events" edge of the Customer entity.
 func (_m *Customer) QueryAuditEvents() *AuditEventQuery {
 	return NewCustomerClient(_m.config).QueryAuditEvents(_m)
@@ -301,6 +318,30 @@ func (_m *Customer) appendNamedCreditCards(name string, edges ...*CreditCard) {
 		_m.Edges.namedCreditCards[name] = []*CreditCard{}
 	} else {
 		_m.Edges.namedCreditCards[name] = append(_m.Edges.namedCreditCards[name], edges...)
+	}
+}
+
+// NamedCardRequests returns the CardRequests named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Customer) NamedCardRequests(name string) ([]*CardRequest, error) {
+	if _m.Edges.namedCardRequests == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedCardRequests[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Customer) appendNamedCardRequests(name string, edges ...*CardRequest) {
+	if _m.Edges.namedCardRequests == nil {
+		_m.Edges.namedCardRequests = make(map[string][]*CardRequest)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedCardRequests[name] = []*CardRequest{}
+	} else {
+		_m.Edges.namedCardRequests[name] = append(_m.Edges.namedCardRequests[name], edges...)
 	}
 }
 

@@ -4,6 +4,7 @@ package ent
 
 import (
 	"cardfile/ent/auditevent"
+	"cardfile/ent/cardrequest"
 	"cardfile/ent/company"
 	"cardfile/ent/creditcard"
 	"cardfile/ent/customer"
@@ -171,6 +172,21 @@ func (_c *CustomerCreate) AddCreditCards(v ...*CreditCard) *CustomerCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddCreditCardIDs(ids...)
+}
+
+// AddCardRequestIDs adds the "card_requests" edge to the CardRequest entity by IDs.
+func (_c *CustomerCreate) AddCardRequestIDs(ids ...int) *CustomerCreate {
+	_c.mutation.AddCardRequestIDs(ids...)
+	return _c
+}
+
+// AddCardRequests adds the "card_requests" edges to the CardRequest entity.
+func (_c *CustomerCreate) AddCardRequests(v ...*CardRequest) *CustomerCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddCardRequestIDs(ids...)
 }
 
 // AddAuditEventIDs adds the "audit_events" edge to the AuditEvent entity by IDs.
@@ -412,6 +428,22 @@ func (_c *CustomerCreate) createSpec() (*Customer, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(creditcard.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.CardRequestsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.CardRequestsTable,
+			Columns: []string{customer.CardRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(cardrequest.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

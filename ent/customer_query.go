@@ -4,6 +4,7 @@ package ent
 
 import (
 	"cardfile/ent/auditevent"
+	"cardfile/ent/cardrequest"
 	"cardfile/ent/company"
 	"cardfile/ent/creditcard"
 	"cardfile/ent/customer"
@@ -24,17 +25,19 @@ import (
 // CustomerQuery is the builder for querying Customer entities.
 type CustomerQuery struct {
 	config
-	ctx                  *QueryContext
-	order                []customer.OrderOption
-	inters               []Interceptor
-	predicates           []predicate.Customer
-	withCompany          *CompanyQuery
-	withCreditCards      *CreditCardQuery
-	withAuditEvents      *AuditEventQuery
-	loadTotal            []func(context.Context, []*Customer) error
-	modifiers            []func(*sql.Selector)
-	withNamedCreditCards map[string]*CreditCardQuery
-	withNamedAuditEvents map[string]*AuditEventQuery
+	ctx                   *QueryContext
+	order                 []customer.OrderOption
+	inters                []Interceptor
+	predicates            []predicate.Customer
+	withCompany           *CompanyQuery
+	withCreditCards       *CreditCardQuery
+	withCardRequests      *CardRequestQuery
+	withAuditEvents       *AuditEventQuery
+	loadTotal             []func(context.Context, []*Customer) error
+	modifiers             []func(*sql.Selector)
+	withNamedCreditCards  map[string]*CreditCardQuery
+	withNamedCardRequests map[string]*CardRequestQuery
+	withNamedAuditEvents  map[string]*AuditEventQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -108,6 +111,28 @@ func (_q *CustomerQuery) QueryCreditCards() *CreditCardQuery {
 			sqlgraph.From(customer.Table, customer.FieldID, selector),
 			sqlgraph.To(creditcard.Table, creditcard.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, customer.CreditCardsTable, customer.CreditCardsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryCardRequests chains the current query on the "card_requests" edge.
+func (_q *CustomerQuery) QueryCardRequests() *CardRequestQuery {
+	query := (&CardRequestClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(customer.Table, customer.FieldID, selector),
+			sqlgraph.To(cardrequest.Table, cardrequest.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, customer.CardRequestsTable, customer.CardRequestsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -324,14 +349,15 @@ func (_q *CustomerQuery) Clone() *CustomerQuery {
 		return nil
 	}
 	return &CustomerQuery{
-		config:          _q.config,
-		ctx:             _q.ctx.Clone(),
-		order:           append([]customer.OrderOption{}, _q.order...),
-		inters:          append([]Interceptor{}, _q.inters...),
-		predicates:      append([]predicate.Customer{}, _q.predicates...),
-		withCompany:     _q.withCompany.Clone(),
-		withCreditCards: _q.withCreditCards.Clone(),
-		withAuditEvents: _q.withAuditEvents.Clone(),
+		config:           _q.config,
+		ctx:              _q.ctx.Clone(),
+		order:            append([]customer.OrderOption{}, _q.order...),
+		inters:           append([]Interceptor{}, _q.inters...),
+		predicates:       append([]predicate.Customer{}, _q.predicates...),
+		withCompany:      _q.withCompany.Clone(),
+		withCreditCards:  _q.withCreditCards.Clone(),
+		withCardRequests: _q.withCardRequests.Clone(),
+		withAuditEvents:  _q.withAuditEvents.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
 		path: _q.path,
@@ -357,6 +383,17 @@ func (_q *CustomerQuery) WithCreditCards(opts ...func(*CreditCardQuery)) *Custom
 		opt(query)
 	}
 	_q.withCreditCards = query
+	return _q
+}
+
+// WithCardRequests tells the query-builder to eager-load the nodes that are connected to
+// the "card_requests" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *CustomerQuery) WithCardRequests(opts ...func(*CardRequestQuery)) *CustomerQuery {
+	query := (&CardRequestClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withCardRequests = query
 	return _q
 }
 
@@ -455,9 +492,10 @@ func (_q *CustomerQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cus
 	var (
 		nodes       = []*Customer{}
 		_spec       = _q.querySpec()
-		loadedTypes = [3]bool{
+		loadedTypes = [4]bool{
 			_q.withCompany != nil,
 			_q.withCreditCards != nil,
+			_q.withCardRequests != nil,
 			_q.withAuditEvents != nil,
 		}
 	)
@@ -495,6 +533,13 @@ func (_q *CustomerQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cus
 			return nil, err
 		}
 	}
+	if query := _q.withCardRequests; query != nil {
+		if err := _q.loadCardRequests(ctx, query, nodes,
+			func(n *Customer) { n.Edges.CardRequests = []*CardRequest{} },
+			func(n *Customer, e *CardRequest) { n.Edges.CardRequests = append(n.Edges.CardRequests, e) }); err != nil {
+			return nil, err
+		}
+	}
 	if query := _q.withAuditEvents; query != nil {
 		if err := _q.loadAuditEvents(ctx, query, nodes,
 			func(n *Customer) { n.Edges.AuditEvents = []*AuditEvent{} },
@@ -506,6 +551,13 @@ func (_q *CustomerQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cus
 		if err := _q.loadCreditCards(ctx, query, nodes,
 			func(n *Customer) { n.appendNamedCreditCards(name) },
 			func(n *Customer, e *CreditCard) { n.appendNamedCreditCards(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedCardRequests {
+		if err := _q.loadCardRequests(ctx, query, nodes,
+			func(n *Customer) { n.appendNamedCardRequests(name) },
+			func(n *Customer, e *CardRequest) { n.appendNamedCardRequests(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -568,6 +620,36 @@ func (_q *CustomerQuery) loadCreditCards(ctx context.Context, query *CreditCardQ
 	}
 	query.Where(predicate.CreditCard(func(s *sql.Selector) {
 		s.Where(sql.InValues(s.C(customer.CreditCardsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.CustomerID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "customer_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *CustomerQuery) loadCardRequests(ctx context.Context, query *CardRequestQuery, nodes []*Customer, init func(*Customer), assign func(*Customer, *CardRequest)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Customer)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(cardrequest.FieldCustomerID)
+	}
+	query.Where(predicate.CardRequest(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(customer.CardRequestsColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {
@@ -744,6 +826,20 @@ func (_q *CustomerQuery) WithNamedCreditCards(name string, opts ...func(*CreditC
 		_q.withNamedCreditCards = make(map[string]*CreditCardQuery)
 	}
 	_q.withNamedCreditCards[name] = query
+	return _q
+}
+
+// WithNamedCardRequests tells the query-builder to eager-load the nodes that are connected to the "card_requests"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *CustomerQuery) WithNamedCardRequests(name string, opts ...func(*CardRequestQuery)) *CustomerQuery {
+	query := (&CardRequestClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedCardRequests == nil {
+		_q.withNamedCardRequests = make(map[string]*CardRequestQuery)
+	}
+	_q.withNamedCardRequests[name] = query
 	return _q
 }
 

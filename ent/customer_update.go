@@ -4,6 +4,7 @@ package ent
 
 import (
 	"cardfile/ent/auditevent"
+	"cardfile/ent/cardrequest"
 	"cardfile/ent/creditcard"
 	"cardfile/ent/customer"
 	"cardfile/ent/predicate"
@@ -175,6 +176,21 @@ func (_u *CustomerUpdate) AddCreditCards(v ...*CreditCard) *CustomerUpdate {
 	return _u.AddCreditCardIDs(ids...)
 }
 
+// AddCardRequestIDs adds the "card_requests" edge to the CardRequest entity by IDs.
+func (_u *CustomerUpdate) AddCardRequestIDs(ids ...int) *CustomerUpdate {
+	_u.mutation.AddCardRequestIDs(ids...)
+	return _u
+}
+
+// AddCardRequests adds the "card_requests" edges to the CardRequest entity.
+func (_u *CustomerUpdate) AddCardRequests(v ...*CardRequest) *CustomerUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddCardRequestIDs(ids...)
+}
+
 // AddAuditEventIDs adds the "audit_events" edge to the AuditEvent entity by IDs.
 func (_u *CustomerUpdate) AddAuditEventIDs(ids ...int) *CustomerUpdate {
 	_u.mutation.AddAuditEventIDs(ids...)
@@ -214,6 +230,27 @@ func (_u *CustomerUpdate) RemoveCreditCards(v ...*CreditCard) *CustomerUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveCreditCardIDs(ids...)
+}
+
+// ClearCardRequests clears all "card_requests" edges to the CardRequest entity.
+func (_u *CustomerUpdate) ClearCardRequests() *CustomerUpdate {
+	_u.mutation.ClearCardRequests()
+	return _u
+}
+
+// RemoveCardRequestIDs removes the "card_requests" edge to CardRequest entities by IDs.
+func (_u *CustomerUpdate) RemoveCardRequestIDs(ids ...int) *CustomerUpdate {
+	_u.mutation.RemoveCardRequestIDs(ids...)
+	return _u
+}
+
+// RemoveCardRequests removes "card_requests" edges to CardRequest entities.
+func (_u *CustomerUpdate) RemoveCardRequests(v ...*CardRequest) *CustomerUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveCardRequestIDs(ids...)
 }
 
 // ClearAuditEvents clears all "audit_events" edges to the AuditEvent entity.
@@ -400,6 +437,51 @@ func (_u *CustomerUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(creditcard.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.CardRequestsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.CardRequestsTable,
+			Columns: []string{customer.CardRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(cardrequest.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedCardRequestsIDs(); len(nodes) > 0 && !_u.mutation.CardRequestsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.CardRequestsTable,
+			Columns: []string{customer.CardRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(cardrequest.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.CardRequestsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.CardRequestsTable,
+			Columns: []string{customer.CardRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(cardrequest.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -617,6 +699,21 @@ func (_u *CustomerUpdateOne) AddCreditCards(v ...*CreditCard) *CustomerUpdateOne
 	return _u.AddCreditCardIDs(ids...)
 }
 
+// AddCardRequestIDs adds the "card_requests" edge to the CardRequest entity by IDs.
+func (_u *CustomerUpdateOne) AddCardRequestIDs(ids ...int) *CustomerUpdateOne {
+	_u.mutation.AddCardRequestIDs(ids...)
+	return _u
+}
+
+// AddCardRequests adds the "card_requests" edges to the CardRequest entity.
+func (_u *CustomerUpdateOne) AddCardRequests(v ...*CardRequest) *CustomerUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddCardRequestIDs(ids...)
+}
+
 // AddAuditEventIDs adds the "audit_events" edge to the AuditEvent entity by IDs.
 func (_u *CustomerUpdateOne) AddAuditEventIDs(ids ...int) *CustomerUpdateOne {
 	_u.mutation.AddAuditEventIDs(ids...)
@@ -656,6 +753,27 @@ func (_u *CustomerUpdateOne) RemoveCreditCards(v ...*CreditCard) *CustomerUpdate
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveCreditCardIDs(ids...)
+}
+
+// ClearCardRequests clears all "card_requests" edges to the CardRequest entity.
+func (_u *CustomerUpdateOne) ClearCardRequests() *CustomerUpdateOne {
+	_u.mutation.ClearCardRequests()
+	return _u
+}
+
+// RemoveCardRequestIDs removes the "card_requests" edge to CardRequest entities by IDs.
+func (_u *CustomerUpdateOne) RemoveCardRequestIDs(ids ...int) *CustomerUpdateOne {
+	_u.mutation.RemoveCardRequestIDs(ids...)
+	return _u
+}
+
+// RemoveCardRequests removes "card_requests" edges to CardRequest entities.
+func (_u *CustomerUpdateOne) RemoveCardRequests(v ...*CardRequest) *CustomerUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveCardRequestIDs(ids...)
 }
 
 // ClearAuditEvents clears all "audit_events" edges to the AuditEvent entity.
@@ -872,6 +990,51 @@ func (_u *CustomerUpdateOne) sqlSave(ctx context.Context) (_node *Customer, err 
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(creditcard.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.CardRequestsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.CardRequestsTable,
+			Columns: []string{customer.CardRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(cardrequest.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedCardRequestsIDs(); len(nodes) > 0 && !_u.mutation.CardRequestsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.CardRequestsTable,
+			Columns: []string{customer.CardRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(cardrequest.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.CardRequestsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.CardRequestsTable,
+			Columns: []string{customer.CardRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(cardrequest.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -4,9 +4,11 @@ package ent
 
 import (
 	"cardfile/ent/auditevent"
+	"cardfile/ent/cardrequest"
 	"cardfile/ent/company"
 	"cardfile/ent/creditcard"
 	"cardfile/ent/customer"
+	"cardfile/ent/outboxmessage"
 	"cardfile/ent/session"
 	"cardfile/ent/staff"
 	"context"
@@ -78,12 +80,14 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			auditevent.Table: auditevent.ValidColumn,
-			company.Table:    company.ValidColumn,
-			creditcard.Table: creditcard.ValidColumn,
-			customer.Table:   customer.ValidColumn,
-			session.Table:    session.ValidColumn,
-			staff.Table:      staff.ValidColumn,
+			auditevent.Table:    auditevent.ValidColumn,
+			cardrequest.Table:   cardrequest.ValidColumn,
+			company.Table:       company.ValidColumn,
+			creditcard.Table:    creditcard.ValidColumn,
+			customer.Table:      customer.ValidColumn,
+			outboxmessage.Table: outboxmessage.ValidColumn,
+			session.Table:       session.ValidColumn,
+			staff.Table:         staff.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -4,9 +4,11 @@ package ent
 
 import (
 	"cardfile/ent/auditevent"
+	"cardfile/ent/cardrequest"
 	"cardfile/ent/company"
 	"cardfile/ent/creditcard"
 	"cardfile/ent/customer"
+	"cardfile/ent/outboxmessage"
 	"cardfile/ent/predicate"
 	"cardfile/ent/session"
 	"cardfile/ent/staff"
@@ -19,7 +21,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 6)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 8)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditevent.Table,
@@ -46,6 +48,36 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[1] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   cardrequest.Table,
+			Columns: cardrequest.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: cardrequest.FieldID,
+			},
+		},
+		Type: "CardRequest",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			cardrequest.FieldCompanyID:        {Type: field.TypeInt, Column: cardrequest.FieldCompanyID},
+			cardrequest.FieldCreatedAt:        {Type: field.TypeTime, Column: cardrequest.FieldCreatedAt},
+			cardrequest.FieldUpdatedAt:        {Type: field.TypeTime, Column: cardrequest.FieldUpdatedAt},
+			cardrequest.FieldCustomerID:       {Type: field.TypeInt, Column: cardrequest.FieldCustomerID},
+			cardrequest.FieldEmail:            {Type: field.TypeString, Column: cardrequest.FieldEmail},
+			cardrequest.FieldTokenHash:        {Type: field.TypeBytes, Column: cardrequest.FieldTokenHash},
+			cardrequest.FieldStatus:           {Type: field.TypeEnum, Column: cardrequest.FieldStatus},
+			cardrequest.FieldExpiresAt:        {Type: field.TypeTime, Column: cardrequest.FieldExpiresAt},
+			cardrequest.FieldOpenedAt:         {Type: field.TypeTime, Column: cardrequest.FieldOpenedAt},
+			cardrequest.FieldCompletedAt:      {Type: field.TypeTime, Column: cardrequest.FieldCompletedAt},
+			cardrequest.FieldCancelledAt:      {Type: field.TypeTime, Column: cardrequest.FieldCancelledAt},
+			cardrequest.FieldDeliveryStatus:   {Type: field.TypeEnum, Column: cardrequest.FieldDeliveryStatus},
+			cardrequest.FieldDeliveryAttempts: {Type: field.TypeInt, Column: cardrequest.FieldDeliveryAttempts},
+			cardrequest.FieldSentAt:           {Type: field.TypeTime, Column: cardrequest.FieldSentAt},
+			cardrequest.FieldRequestedByID:    {Type: field.TypeInt, Column: cardrequest.FieldRequestedByID},
+			cardrequest.FieldCreditCardID:     {Type: field.TypeInt, Column: cardrequest.FieldCreditCardID},
+			cardrequest.FieldReplacesID:       {Type: field.TypeInt, Column: cardrequest.FieldReplacesID},
+		},
+	}
+	graph.Nodes[2] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   company.Table,
 			Columns: company.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -64,7 +96,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			company.FieldCardManagerRoles:       {Type: field.TypeJSON, Column: company.FieldCardManagerRoles},
 		},
 	}
-	graph.Nodes[2] = &sqlgraph.Node{
+	graph.Nodes[3] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   creditcard.Table,
 			Columns: creditcard.Columns,
@@ -92,7 +124,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			creditcard.FieldCreatedByID:    {Type: field.TypeInt, Column: creditcard.FieldCreatedByID},
 		},
 	}
-	graph.Nodes[3] = &sqlgraph.Node{
+	graph.Nodes[4] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   customer.Table,
 			Columns: customer.Columns,
@@ -116,7 +148,25 @@ var schemaGraph = func() *sqlgraph.Schema {
 			customer.FieldRestrictCardPayments: {Type: field.TypeBool, Column: customer.FieldRestrictCardPayments},
 		},
 	}
-	graph.Nodes[4] = &sqlgraph.Node{
+	graph.Nodes[5] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   outboxmessage.Table,
+			Columns: outboxmessage.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: outboxmessage.FieldID,
+			},
+		},
+		Type: "OutboxMessage",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			outboxmessage.FieldCreatedAt: {Type: field.TypeTime, Column: outboxmessage.FieldCreatedAt},
+			outboxmessage.FieldTo:        {Type: field.TypeString, Column: outboxmessage.FieldTo},
+			outboxmessage.FieldSubject:   {Type: field.TypeString, Column: outboxmessage.FieldSubject},
+			outboxmessage.FieldTextBody:  {Type: field.TypeString, Column: outboxmessage.FieldTextBody},
+			outboxmessage.FieldHTMLBody:  {Type: field.TypeString, Column: outboxmessage.FieldHTMLBody},
+		},
+	}
+	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -135,7 +185,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldOriginIP:   {Type: field.TypeString, Column: session.FieldOriginIP},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   staff.Table,
 			Columns: staff.Columns,
@@ -200,6 +250,54 @@ var schemaGraph = func() *sqlgraph.Schema {
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
 			Inverse: false,
+			Table:   cardrequest.CompanyTable,
+			Columns: []string{cardrequest.CompanyColumn},
+			Bidi:    false,
+		},
+		"CardRequest",
+		"Company",
+	)
+	graph.MustAddE(
+		"customer",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   cardrequest.CustomerTable,
+			Columns: []string{cardrequest.CustomerColumn},
+			Bidi:    false,
+		},
+		"CardRequest",
+		"Customer",
+	)
+	graph.MustAddE(
+		"requested_by",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   cardrequest.RequestedByTable,
+			Columns: []string{cardrequest.RequestedByColumn},
+			Bidi:    false,
+		},
+		"CardRequest",
+		"Staff",
+	)
+	graph.MustAddE(
+		"credit_card",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   cardrequest.CreditCardTable,
+			Columns: []string{cardrequest.CreditCardColumn},
+			Bidi:    false,
+		},
+		"CardRequest",
+		"CreditCard",
+	)
+	graph.MustAddE(
+		"company",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
 			Table:   creditcard.CompanyTable,
 			Columns: []string{creditcard.CompanyColumn},
 			Bidi:    false,
@@ -254,6 +352,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Customer",
 		"CreditCard",
+	)
+	graph.MustAddE(
+		"card_requests",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.CardRequestsTable,
+			Columns: []string{customer.CardRequestsColumn},
+			Bidi:    false,
+		},
+		"Customer",
+		"CardRequest",
 	)
 	graph.MustAddE(
 		"audit_events",
@@ -450,6 +560,187 @@ func (f *AuditEventFilter) WhereHasCustomerWith(preds ...predicate.Customer) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *CardRequestQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the CardRequestQuery builder.
+func (_q *CardRequestQuery) Filter() *CardRequestFilter {
+	return &CardRequestFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *CardRequestMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the CardRequestMutation builder.
+func (m *CardRequestMutation) Filter() *CardRequestFilter {
+	return &CardRequestFilter{config: m.config, predicateAdder: m}
+}
+
+// CardRequestFilter provides a generic filtering capability at runtime for CardRequestQuery.
+type CardRequestFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *CardRequestFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *CardRequestFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(cardrequest.FieldID))
+}
+
+// WhereCompanyID applies the entql int predicate on the company_id field.
+func (f *CardRequestFilter) WhereCompanyID(p entql.IntP) {
+	f.Where(p.Field(cardrequest.FieldCompanyID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *CardRequestFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(cardrequest.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *CardRequestFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(cardrequest.FieldUpdatedAt))
+}
+
+// WhereCustomerID applies the entql int predicate on the customer_id field.
+func (f *CardRequestFilter) WhereCustomerID(p entql.IntP) {
+	f.Where(p.Field(cardrequest.FieldCustomerID))
+}
+
+// WhereEmail applies the entql string predicate on the email field.
+func (f *CardRequestFilter) WhereEmail(p entql.StringP) {
+	f.Where(p.Field(cardrequest.FieldEmail))
+}
+
+// WhereTokenHash applies the entql []byte predicate on the token_hash field.
+func (f *CardRequestFilter) WhereTokenHash(p entql.BytesP) {
+	f.Where(p.Field(cardrequest.FieldTokenHash))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *CardRequestFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(cardrequest.FieldStatus))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *CardRequestFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(cardrequest.FieldExpiresAt))
+}
+
+// WhereOpenedAt applies the entql time.Time predicate on the opened_at field.
+func (f *CardRequestFilter) WhereOpenedAt(p entql.TimeP) {
+	f.Where(p.Field(cardrequest.FieldOpenedAt))
+}
+
+// WhereCompletedAt applies the entql time.Time predicate on the completed_at field.
+func (f *CardRequestFilter) WhereCompletedAt(p entql.TimeP) {
+	f.Where(p.Field(cardrequest.FieldCompletedAt))
+}
+
+// WhereCancelledAt applies the entql time.Time predicate on the cancelled_at field.
+func (f *CardRequestFilter) WhereCancelledAt(p entql.TimeP) {
+	f.Where(p.Field(cardrequest.FieldCancelledAt))
+}
+
+// WhereDeliveryStatus applies the entql string predicate on the delivery_status field.
+func (f *CardRequestFilter) WhereDeliveryStatus(p entql.StringP) {
+	f.Where(p.Field(cardrequest.FieldDeliveryStatus))
+}
+
+// WhereDeliveryAttempts applies the entql int predicate on the delivery_attempts field.
+func (f *CardRequestFilter) WhereDeliveryAttempts(p entql.IntP) {
+	f.Where(p.Field(cardrequest.FieldDeliveryAttempts))
+}
+
+// WhereSentAt applies the entql time.Time predicate on the sent_at field.
+func (f *CardRequestFilter) WhereSentAt(p entql.TimeP) {
+	f.Where(p.Field(cardrequest.FieldSentAt))
+}
+
+// WhereRequestedByID applies the entql int predicate on the requested_by_id field.
+func (f *CardRequestFilter) WhereRequestedByID(p entql.IntP) {
+	f.Where(p.Field(cardrequest.FieldRequestedByID))
+}
+
+// WhereCreditCardID applies the entql int predicate on the credit_card_id field.
+func (f *CardRequestFilter) WhereCreditCardID(p entql.IntP) {
+	f.Where(p.Field(cardrequest.FieldCreditCardID))
+}
+
+// WhereReplacesID applies the entql int predicate on the replaces_id field.
+func (f *CardRequestFilter) WhereReplacesID(p entql.IntP) {
+	f.Where(p.Field(cardrequest.FieldReplacesID))
+}
+
+// WhereHasCompany applies a predicate to check if query has an edge company.
+func (f *CardRequestFilter) WhereHasCompany() {
+	f.Where(entql.HasEdge("company"))
+}
+
+// WhereHasCompanyWith applies a predicate to check if query has an edge company with a given conditions (other predicates).
+func (f *CardRequestFilter) WhereHasCompanyWith(preds ...predicate.Company) {
+	f.Where(entql.HasEdgeWith("company", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasCustomer applies a predicate to check if query has an edge customer.
+func (f *CardRequestFilter) WhereHasCustomer() {
+	f.Where(entql.HasEdge("customer"))
+}
+
+// WhereHasCustomerWith applies a predicate to check if query has an edge customer with a given conditions (other predicates).
+func (f *CardRequestFilter) WhereHasCustomerWith(preds ...predicate.Customer) {
+	f.Where(entql.HasEdgeWith("customer", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasRequestedBy applies a predicate to check if query has an edge requested_by.
+func (f *CardRequestFilter) WhereHasRequestedBy() {
+	f.Where(entql.HasEdge("requested_by"))
+}
+
+// WhereHasRequestedByWith applies a predicate to check if query has an edge requested_by with a given conditions (other predicates).
+func (f *CardRequestFilter) WhereHasRequestedByWith(preds ...predicate.Staff) {
+	f.Where(entql.HasEdgeWith("requested_by", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasCreditCard applies a predicate to check if query has an edge credit_card.
+func (f *CardRequestFilter) WhereHasCreditCard() {
+	f.Where(entql.HasEdge("credit_card"))
+}
+
+// WhereHasCreditCardWith applies a predicate to check if query has an edge credit_card with a given conditions (other predicates).
+func (f *CardRequestFilter) WhereHasCreditCardWith(preds ...predicate.CreditCard) {
+	f.Where(entql.HasEdgeWith("credit_card", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *CompanyQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -478,7 +769,7 @@ type CompanyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CompanyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -553,7 +844,7 @@ type CreditCardFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CreditCardFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -710,7 +1001,7 @@ type CustomerFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CustomerFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -804,6 +1095,20 @@ func (f *CustomerFilter) WhereHasCreditCardsWith(preds ...predicate.CreditCard) 
 	})))
 }
 
+// WhereHasCardRequests applies a predicate to check if query has an edge card_requests.
+func (f *CustomerFilter) WhereHasCardRequests() {
+	f.Where(entql.HasEdge("card_requests"))
+}
+
+// WhereHasCardRequestsWith applies a predicate to check if query has an edge card_requests with a given conditions (other predicates).
+func (f *CustomerFilter) WhereHasCardRequestsWith(preds ...predicate.CardRequest) {
+	f.Where(entql.HasEdgeWith("card_requests", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
 // WhereHasAuditEvents applies a predicate to check if query has an edge audit_events.
 func (f *CustomerFilter) WhereHasAuditEvents() {
 	f.Where(entql.HasEdge("audit_events"))
@@ -816,6 +1121,71 @@ func (f *CustomerFilter) WhereHasAuditEventsWith(preds ...predicate.AuditEvent) 
 			p(s)
 		}
 	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *OutboxMessageQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the OutboxMessageQuery builder.
+func (_q *OutboxMessageQuery) Filter() *OutboxMessageFilter {
+	return &OutboxMessageFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *OutboxMessageMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the OutboxMessageMutation builder.
+func (m *OutboxMessageMutation) Filter() *OutboxMessageFilter {
+	return &OutboxMessageFilter{config: m.config, predicateAdder: m}
+}
+
+// OutboxMessageFilter provides a generic filtering capability at runtime for OutboxMessageQuery.
+type OutboxMessageFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *OutboxMessageFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *OutboxMessageFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(outboxmessage.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *OutboxMessageFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(outboxmessage.FieldCreatedAt))
+}
+
+// WhereTo applies the entql string predicate on the to field.
+func (f *OutboxMessageFilter) WhereTo(p entql.StringP) {
+	f.Where(p.Field(outboxmessage.FieldTo))
+}
+
+// WhereSubject applies the entql string predicate on the subject field.
+func (f *OutboxMessageFilter) WhereSubject(p entql.StringP) {
+	f.Where(p.Field(outboxmessage.FieldSubject))
+}
+
+// WhereTextBody applies the entql string predicate on the text_body field.
+func (f *OutboxMessageFilter) WhereTextBody(p entql.StringP) {
+	f.Where(p.Field(outboxmessage.FieldTextBody))
+}
+
+// WhereHTMLBody applies the entql string predicate on the html_body field.
+func (f *OutboxMessageFilter) WhereHTMLBody(p entql.StringP) {
+	f.Where(p.Field(outboxmessage.FieldHTMLBody))
 }
 
 // addPredicate implements the predicateAdder interface.
@@ -847,7 +1217,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -931,7 +1301,7 @@ type StaffFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *StaffFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

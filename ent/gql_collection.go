@@ -4,6 +4,7 @@ package ent
 
 import (
 	"cardfile/ent/auditevent"
+	"cardfile/ent/cardrequest"
 	"cardfile/ent/company"
 	"cardfile/ent/creditcard"
 	"cardfile/ent/customer"
@@ -159,6 +160,190 @@ func newAuditEventPaginateArgs(rv map[string]any) *auditeventPaginateArgs {
 				args.opts = append(args.opts, WithAuditEventOrder(v))
 			}
 		}
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *CardRequestQuery) CollectFields(ctx context.Context, satisfies ...string) (*CardRequestQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *CardRequestQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(cardrequest.Columns))
+		selectedFields = []string{cardrequest.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "customer":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CustomerClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, customerImplementors)...); err != nil {
+				return err
+			}
+			_q.withCustomer = query
+			if _, ok := fieldSeen[cardrequest.FieldCustomerID]; !ok {
+				selectedFields = append(selectedFields, cardrequest.FieldCustomerID)
+				fieldSeen[cardrequest.FieldCustomerID] = struct{}{}
+			}
+
+		case "requestedBy":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&StaffClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, staffImplementors)...); err != nil {
+				return err
+			}
+			_q.withRequestedBy = query
+			if _, ok := fieldSeen[cardrequest.FieldRequestedByID]; !ok {
+				selectedFields = append(selectedFields, cardrequest.FieldRequestedByID)
+				fieldSeen[cardrequest.FieldRequestedByID] = struct{}{}
+			}
+
+		case "creditCard":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CreditCardClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, creditcardImplementors)...); err != nil {
+				return err
+			}
+			_q.withCreditCard = query
+			if _, ok := fieldSeen[cardrequest.FieldCreditCardID]; !ok {
+				selectedFields = append(selectedFields, cardrequest.FieldCreditCardID)
+				fieldSeen[cardrequest.FieldCreditCardID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[cardrequest.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, cardrequest.FieldCreatedAt)
+				fieldSeen[cardrequest.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[cardrequest.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, cardrequest.FieldUpdatedAt)
+				fieldSeen[cardrequest.FieldUpdatedAt] = struct{}{}
+			}
+		case "email":
+			if _, ok := fieldSeen[cardrequest.FieldEmail]; !ok {
+				selectedFields = append(selectedFields, cardrequest.FieldEmail)
+				fieldSeen[cardrequest.FieldEmail] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[cardrequest.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, cardrequest.FieldStatus)
+				fieldSeen[cardrequest.FieldStatus] = struct{}{}
+			}
+		case "expiresAt":
+			if _, ok := fieldSeen[cardrequest.FieldExpiresAt]; !ok {
+				selectedFields = append(selectedFields, cardrequest.FieldExpiresAt)
+				fieldSeen[cardrequest.FieldExpiresAt] = struct{}{}
+			}
+		case "openedAt":
+			if _, ok := fieldSeen[cardrequest.FieldOpenedAt]; !ok {
+				selectedFields = append(selectedFields, cardrequest.FieldOpenedAt)
+				fieldSeen[cardrequest.FieldOpenedAt] = struct{}{}
+			}
+		case "completedAt":
+			if _, ok := fieldSeen[cardrequest.FieldCompletedAt]; !ok {
+				selectedFields = append(selectedFields, cardrequest.FieldCompletedAt)
+				fieldSeen[cardrequest.FieldCompletedAt] = struct{}{}
+			}
+		case "cancelledAt":
+			if _, ok := fieldSeen[cardrequest.FieldCancelledAt]; !ok {
+				selectedFields = append(selectedFields, cardrequest.FieldCancelledAt)
+				fieldSeen[cardrequest.FieldCancelledAt] = struct{}{}
+			}
+		case "deliveryStatus":
+			if _, ok := fieldSeen[cardrequest.FieldDeliveryStatus]; !ok {
+				selectedFields = append(selectedFields, cardrequest.FieldDeliveryStatus)
+				fieldSeen[cardrequest.FieldDeliveryStatus] = struct{}{}
+			}
+		case "deliveryAttempts":
+			if _, ok := fieldSeen[cardrequest.FieldDeliveryAttempts]; !ok {
+				selectedFields = append(selectedFields, cardrequest.FieldDeliveryAttempts)
+				fieldSeen[cardrequest.FieldDeliveryAttempts] = struct{}{}
+			}
+		case "sentAt":
+			if _, ok := fieldSeen[cardrequest.FieldSentAt]; !ok {
+				selectedFields = append(selectedFields, cardrequest.FieldSentAt)
+				fieldSeen[cardrequest.FieldSentAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type cardrequestPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []CardRequestPaginateOption
+}
+
+func newCardRequestPaginateArgs(rv map[string]any) *cardrequestPaginateArgs {
+	args := &cardrequestPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &CardRequestOrder{Field: &CardRequestOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithCardRequestOrder(order))
+			}
+		case *CardRequestOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithCardRequestOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*CardRequestWhereInput); ok {
+		args.opts = append(args.opts, WithCardRequestFilter(v.Filter))
 	}
 	return args
 }
@@ -478,6 +663,19 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				*wq = *query
 			})
 
+		case "cardRequests":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CardRequestClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, cardrequestImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedCardRequests(alias, func(wq *CardRequestQuery) {
+				*wq = *query
+			})
+
 		case "auditEvents":
 			var (
 				alias = field.Alias
@@ -521,10 +719,10 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 						}
 						for i := range nodes {
 							n := m[nodes[i].ID]
-							if nodes[i].Edges.totalCount[1] == nil {
-								nodes[i].Edges.totalCount[1] = make(map[string]int)
+							if nodes[i].Edges.totalCount[2] == nil {
+								nodes[i].Edges.totalCount[2] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[1][alias] = n
+							nodes[i].Edges.totalCount[2][alias] = n
 						}
 						return nil
 					})
@@ -532,10 +730,10 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Customer) error {
 						for i := range nodes {
 							n := len(nodes[i].Edges.AuditEvents)
-							if nodes[i].Edges.totalCount[1] == nil {
-								nodes[i].Edges.totalCount[1] = make(map[string]int)
+							if nodes[i].Edges.totalCount[2] == nil {
+								nodes[i].Edges.totalCount[2] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[1][alias] = n
+							nodes[i].Edges.totalCount[2][alias] = n
 						}
 						return nil
 					})

@@ -24,6 +24,30 @@ func (_m *AuditEvent) Customer(ctx context.Context) (*Customer, error) {
 	return result, MaskNotFound(err)
 }
 
+func (_m *CardRequest) Customer(ctx context.Context) (*Customer, error) {
+	result, err := _m.Edges.CustomerOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryCustomer().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *CardRequest) RequestedBy(ctx context.Context) (*Staff, error) {
+	result, err := _m.Edges.RequestedByOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryRequestedBy().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *CardRequest) CreditCard(ctx context.Context) (*CreditCard, error) {
+	result, err := _m.Edges.CreditCardOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryCreditCard().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
 func (_m *CreditCard) Customer(ctx context.Context) (*Customer, error) {
 	result, err := _m.Edges.CustomerOrErr()
 	if IsNotLoaded(err) {
@@ -52,6 +76,18 @@ func (_m *Customer) CreditCards(ctx context.Context) (result []*CreditCard, err 
 	return result, err
 }
 
+func (_m *Customer) CardRequests(ctx context.Context) (result []*CardRequest, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedCardRequests(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.CardRequestsOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryCardRequests().All(ctx)
+	}
+	return result, err
+}
+
 func (_m *Customer) AuditEvents(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *AuditEventOrder,
 ) (*AuditEventConnection, error) {
@@ -59,7 +95,7 @@ func (_m *Customer) AuditEvents(
 		WithAuditEventOrder(orderBy),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[1][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[2][alias]
 	if nodes, err := _m.NamedAuditEvents(alias); err == nil || hasTotalCount {
 		pager, err := newAuditEventPager(opts, last != nil)
 		if err != nil {

@@ -4,6 +4,7 @@ package ent
 
 import (
 	"cardfile/ent/auditevent"
+	"cardfile/ent/cardrequest"
 	"cardfile/ent/company"
 	"cardfile/ent/creditcard"
 	"cardfile/ent/customer"
@@ -27,6 +28,11 @@ var auditeventImplementors = []string{"AuditEvent", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*AuditEvent) IsNode() {}
+
+var cardrequestImplementors = []string{"CardRequest", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*CardRequest) IsNode() {}
 
 var companyImplementors = []string{"Company", "Node"}
 
@@ -130,6 +136,15 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(auditevent.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, auditeventImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case cardrequest.Table:
+		query := c.CardRequest.Query().
+			Where(cardrequest.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, cardrequestImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -247,6 +262,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.AuditEvent.Query().
 			Where(auditevent.IDIn(ids...))
 		query, err := query.CollectFields(ctx, auditeventImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case cardrequest.Table:
+		query := c.CardRequest.Query().
+			Where(cardrequest.IDIn(ids...))
+		query, err := query.CollectFields(ctx, cardrequestImplementors...)
 		if err != nil {
 			return nil, err
 		}

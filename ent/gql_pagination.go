@@ -4,6 +4,7 @@ package ent
 
 import (
 	"cardfile/ent/auditevent"
+	"cardfile/ent/cardrequest"
 	"cardfile/ent/company"
 	"cardfile/ent/creditcard"
 	"cardfile/ent/customer"
@@ -393,6 +394,302 @@ func (_m *AuditEvent) ToEdge(order *AuditEventOrder) *AuditEventEdge {
 		order = DefaultAuditEventOrder
 	}
 	return &AuditEventEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// CardRequestEdge is the edge representation of CardRequest.
+type CardRequestEdge struct {
+	Node   *CardRequest `json:"node"`
+	Cursor Cursor       `json:"cursor"`
+}
+
+// CardRequestConnection is the connection containing edges to CardRequest.
+type CardRequestConnection struct {
+	Edges      []*CardRequestEdge `json:"edges"`
+	PageInfo   PageInfo           `json:"pageInfo"`
+	TotalCount int                `json:"totalCount"`
+}
+
+func (c *CardRequestConnection) build(nodes []*CardRequest, pager *cardrequestPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *CardRequest
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *CardRequest {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *CardRequest {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*CardRequestEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &CardRequestEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// CardRequestPaginateOption enables pagination customization.
+type CardRequestPaginateOption func(*cardrequestPager) error
+
+// WithCardRequestOrder configures pagination ordering.
+func WithCardRequestOrder(order *CardRequestOrder) CardRequestPaginateOption {
+	if order == nil {
+		order = DefaultCardRequestOrder
+	}
+	o := *order
+	return func(pager *cardrequestPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultCardRequestOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithCardRequestFilter configures pagination filter.
+func WithCardRequestFilter(filter func(*CardRequestQuery) (*CardRequestQuery, error)) CardRequestPaginateOption {
+	return func(pager *cardrequestPager) error {
+		if filter == nil {
+			return errors.New("CardRequestQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type cardrequestPager struct {
+	reverse bool
+	order   *CardRequestOrder
+	filter  func(*CardRequestQuery) (*CardRequestQuery, error)
+}
+
+func newCardRequestPager(opts []CardRequestPaginateOption, reverse bool) (*cardrequestPager, error) {
+	pager := &cardrequestPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultCardRequestOrder
+	}
+	return pager, nil
+}
+
+func (p *cardrequestPager) applyFilter(query *CardRequestQuery) (*CardRequestQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *cardrequestPager) toCursor(_m *CardRequest) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *cardrequestPager) applyCursors(query *CardRequestQuery, after, before *Cursor) (*CardRequestQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultCardRequestOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *cardrequestPager) applyOrder(query *CardRequestQuery) *CardRequestQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultCardRequestOrder.Field {
+		query = query.Order(DefaultCardRequestOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *cardrequestPager) orderExpr(query *CardRequestQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultCardRequestOrder.Field {
+			b.Comma().Ident(DefaultCardRequestOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to CardRequest.
+func (_m *CardRequestQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...CardRequestPaginateOption,
+) (*CardRequestConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newCardRequestPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &CardRequestConnection{Edges: []*CardRequestEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// CardRequestOrderFieldCreatedAt orders CardRequest by created_at.
+	CardRequestOrderFieldCreatedAt = &CardRequestOrderField{
+		Value: func(_m *CardRequest) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: cardrequest.FieldCreatedAt,
+		toTerm: cardrequest.ByCreatedAt,
+		toCursor: func(_m *CardRequest) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f CardRequestOrderField) String() string {
+	var str string
+	switch f.column {
+	case CardRequestOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f CardRequestOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *CardRequestOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("CardRequestOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *CardRequestOrderFieldCreatedAt
+	default:
+		return fmt.Errorf("%s is not a valid CardRequestOrderField", str)
+	}
+	return nil
+}
+
+// CardRequestOrderField defines the ordering field of CardRequest.
+type CardRequestOrderField struct {
+	// Value extracts the ordering value from the given CardRequest.
+	Value    func(*CardRequest) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) cardrequest.OrderOption
+	toCursor func(*CardRequest) Cursor
+}
+
+// CardRequestOrder defines the ordering of CardRequest.
+type CardRequestOrder struct {
+	Direction OrderDirection         `json:"direction"`
+	Field     *CardRequestOrderField `json:"field"`
+}
+
+// DefaultCardRequestOrder is the default ordering of CardRequest.
+var DefaultCardRequestOrder = &CardRequestOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &CardRequestOrderField{
+		Value: func(_m *CardRequest) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: cardrequest.FieldID,
+		toTerm: cardrequest.ByID,
+		toCursor: func(_m *CardRequest) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts CardRequest into CardRequestEdge.
+func (_m *CardRequest) ToEdge(order *CardRequestOrder) *CardRequestEdge {
+	if order == nil {
+		order = DefaultCardRequestOrder
+	}
+	return &CardRequestEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -3,12 +3,137 @@
 package ent
 
 import (
+	"cardfile/ent/cardrequest"
 	"cardfile/ent/creditcard"
 	"cardfile/ent/customer"
 	"cardfile/ent/predicate"
 	"errors"
 	"fmt"
 )
+
+// CardRequestWhereInput represents a where input for filtering CardRequest queries.
+type CardRequestWhereInput struct {
+	Predicates []predicate.CardRequest  `json:"-"`
+	Not        *CardRequestWhereInput   `json:"not,omitempty"`
+	Or         []*CardRequestWhereInput `json:"or,omitempty"`
+	And        []*CardRequestWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *CardRequestWhereInput) AddPredicates(predicates ...predicate.CardRequest) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the CardRequestWhereInput filter on the CardRequestQuery builder.
+func (i *CardRequestWhereInput) Filter(q *CardRequestQuery) (*CardRequestQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyCardRequestWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyCardRequestWhereInput is returned in case the CardRequestWhereInput is empty.
+var ErrEmptyCardRequestWhereInput = errors.New("ent: empty predicate CardRequestWhereInput")
+
+// P returns a predicate for filtering cardrequests.
+// An error is returned if the input is empty or invalid.
+func (i *CardRequestWhereInput) P() (predicate.CardRequest, error) {
+	var predicates []predicate.CardRequest
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, cardrequest.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.CardRequest, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, cardrequest.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.CardRequest, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, cardrequest.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, cardrequest.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, cardrequest.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, cardrequest.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, cardrequest.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, cardrequest.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, cardrequest.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, cardrequest.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, cardrequest.IDLTE(*i.IDLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyCardRequestWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return cardrequest.And(predicates...), nil
+	}
+}
 
 // CreditCardWhereInput represents a where input for filtering CreditCard queries.
 type CreditCardWhereInput struct {

@@ -4,9 +4,11 @@ package ent
 
 import (
 	"cardfile/ent/auditevent"
+	"cardfile/ent/cardrequest"
 	"cardfile/ent/company"
 	"cardfile/ent/creditcard"
 	"cardfile/ent/customer"
+	"cardfile/ent/outboxmessage"
 	"cardfile/ent/predicate"
 	"cardfile/ent/session"
 	"cardfile/ent/staff"
@@ -30,12 +32,14 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAuditEvent = "AuditEvent"
-	TypeCompany    = "Company"
-	TypeCreditCard = "CreditCard"
-	TypeCustomer   = "Customer"
-	TypeSession    = "Session"
-	TypeStaff      = "Staff"
+	TypeAuditEvent    = "AuditEvent"
+	TypeCardRequest   = "CardRequest"
+	TypeCompany       = "Company"
+	TypeCreditCard    = "CreditCard"
+	TypeCustomer      = "Customer"
+	TypeOutboxMessage = "OutboxMessage"
+	TypeSession       = "Session"
+	TypeStaff         = "Staff"
 )
 
 // AuditEventMutation represents an operation that mutates the AuditEvent nodes in the graph.
@@ -1202,6 +1206,1594 @@ func (m *AuditEventMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown AuditEvent edge %s", name)
+}
+
+// CardRequestMutation represents an operation that mutates the CardRequest nodes in the graph.
+type CardRequestMutation struct {
+	config
+	op                   Op
+	typ                  string
+	id                   *int
+	created_at           *time.Time
+	updated_at           *time.Time
+	email                *string
+	token_hash           *[]byte
+	status               *cardrequest.Status
+	expires_at           *time.Time
+	opened_at            *time.Time
+	completed_at         *time.Time
+	cancelled_at         *time.Time
+	delivery_status      *cardrequest.DeliveryStatus
+	delivery_attempts    *int
+	adddelivery_attempts *int
+	sent_at              *time.Time
+	replaces_id          *int
+	addreplaces_id       *int
+	clearedFields        map[string]struct{}
+	company              *int
+	clearedcompany       bool
+	customer             *int
+	clearedcustomer      bool
+	requested_by         *int
+	clearedrequested_by  bool
+	credit_card          *int
+	clearedcredit_card   bool
+	done                 bool
+	oldValue             func(context.Context) (*CardRequest, error)
+	predicates           []predicate.CardRequest
+}
+
+var _ ent.Mutation = (*CardRequestMutation)(nil)
+
+// cardrequestOption allows management of the mutation configuration using functional options.
+type cardrequestOption func(*CardRequestMutation)
+
+// newCardRequestMutation creates new mutation for the CardRequest entity.
+func newCardRequestMutation(c config, op Op, opts ...cardrequestOption) *CardRequestMutation {
+	m := &CardRequestMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCardRequest,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCardRequestID sets the ID field of the mutation.
+func withCardRequestID(id int) cardrequestOption {
+	return func(m *CardRequestMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CardRequest
+		)
+		m.oldValue = func(ctx context.Context) (*CardRequest, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CardRequest.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCardRequest sets the old CardRequest of the mutation.
+func withCardRequest(node *CardRequest) cardrequestOption {
+	return func(m *CardRequestMutation) {
+		m.oldValue = func(context.Context) (*CardRequest, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CardRequestMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CardRequestMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CardRequestMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CardRequestMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CardRequest.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCompanyID sets the "company_id" field.
+func (m *CardRequestMutation) SetCompanyID(i int) {
+	m.company = &i
+}
+
+// CompanyID returns the value of the "company_id" field in the mutation.
+func (m *CardRequestMutation) CompanyID() (r int, exists bool) {
+	v := m.company
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCompanyID returns the old "company_id" field's value of the CardRequest entity.
+// If the CardRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardRequestMutation) OldCompanyID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCompanyID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCompanyID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCompanyID: %w", err)
+	}
+	return oldValue.CompanyID, nil
+}
+
+// ResetCompanyID resets all changes to the "company_id" field.
+func (m *CardRequestMutation) ResetCompanyID() {
+	m.company = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *CardRequestMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *CardRequestMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the CardRequest entity.
+// If the CardRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardRequestMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *CardRequestMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *CardRequestMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *CardRequestMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the CardRequest entity.
+// If the CardRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardRequestMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *CardRequestMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetCustomerID sets the "customer_id" field.
+func (m *CardRequestMutation) SetCustomerID(i int) {
+	m.customer = &i
+}
+
+// CustomerID returns the value of the "customer_id" field in the mutation.
+func (m *CardRequestMutation) CustomerID() (r int, exists bool) {
+	v := m.customer
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCustomerID returns the old "customer_id" field's value of the CardRequest entity.
+// If the CardRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardRequestMutation) OldCustomerID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCustomerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCustomerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCustomerID: %w", err)
+	}
+	return oldValue.CustomerID, nil
+}
+
+// ResetCustomerID resets all changes to the "customer_id" field.
+func (m *CardRequestMutation) ResetCustomerID() {
+	m.customer = nil
+}
+
+// SetEmail sets the "email" field.
+func (m *CardRequestMutation) SetEmail(s string) {
+	m.email = &s
+}
+
+// Email returns the value of the "email" field in the mutation.
+func (m *CardRequestMutation) Email() (r string, exists bool) {
+	v := m.email
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEmail returns the old "email" field's value of the CardRequest entity.
+// If the CardRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardRequestMutation) OldEmail(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEmail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEmail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEmail: %w", err)
+	}
+	return oldValue.Email, nil
+}
+
+// ResetEmail resets all changes to the "email" field.
+func (m *CardRequestMutation) ResetEmail() {
+	m.email = nil
+}
+
+// SetTokenHash sets the "token_hash" field.
+func (m *CardRequestMutation) SetTokenHash(b []byte) {
+	m.token_hash = &b
+}
+
+// TokenHash returns the value of the "token_hash" field in the mutation.
+func (m *CardRequestMutation) TokenHash() (r []byte, exists bool) {
+	v := m.token_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTokenHash returns the old "token_hash" field's value of the CardRequest entity.
+// If the CardRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardRequestMutation) OldTokenHash(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTokenHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTokenHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTokenHash: %w", err)
+	}
+	return oldValue.TokenHash, nil
+}
+
+// ResetTokenHash resets all changes to the "token_hash" field.
+func (m *CardRequestMutation) ResetTokenHash() {
+	m.token_hash = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *CardRequestMutation) SetStatus(c cardrequest.Status) {
+	m.status = &c
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *CardRequestMutation) Status() (r cardrequest.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the CardRequest entity.
+// If the CardRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardRequestMutation) OldStatus(ctx context.Context) (v cardrequest.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *CardRequestMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetExpiresAt sets the "expires_at" field.
+func (m *CardRequestMutation) SetExpiresAt(t time.Time) {
+	m.expires_at = &t
+}
+
+// ExpiresAt returns the value of the "expires_at" field in the mutation.
+func (m *CardRequestMutation) ExpiresAt() (r time.Time, exists bool) {
+	v := m.expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpiresAt returns the old "expires_at" field's value of the CardRequest entity.
+// If the CardRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardRequestMutation) OldExpiresAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpiresAt: %w", err)
+	}
+	return oldValue.ExpiresAt, nil
+}
+
+// ResetExpiresAt resets all changes to the "expires_at" field.
+func (m *CardRequestMutation) ResetExpiresAt() {
+	m.expires_at = nil
+}
+
+// SetOpenedAt sets the "opened_at" field.
+func (m *CardRequestMutation) SetOpenedAt(t time.Time) {
+	m.opened_at = &t
+}
+
+// OpenedAt returns the value of the "opened_at" field in the mutation.
+func (m *CardRequestMutation) OpenedAt() (r time.Time, exists bool) {
+	v := m.opened_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOpenedAt returns the old "opened_at" field's value of the CardRequest entity.
+// If the CardRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardRequestMutation) OldOpenedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOpenedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOpenedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOpenedAt: %w", err)
+	}
+	return oldValue.OpenedAt, nil
+}
+
+// ClearOpenedAt clears the value of the "opened_at" field.
+func (m *CardRequestMutation) ClearOpenedAt() {
+	m.opened_at = nil
+	m.clearedFields[cardrequest.FieldOpenedAt] = struct{}{}
+}
+
+// OpenedAtCleared returns if the "opened_at" field was cleared in this mutation.
+func (m *CardRequestMutation) OpenedAtCleared() bool {
+	_, ok := m.clearedFields[cardrequest.FieldOpenedAt]
+	return ok
+}
+
+// ResetOpenedAt resets all changes to the "opened_at" field.
+func (m *CardRequestMutation) ResetOpenedAt() {
+	m.opened_at = nil
+	delete(m.clearedFields, cardrequest.FieldOpenedAt)
+}
+
+// SetCompletedAt sets the "completed_at" field.
+func (m *CardRequestMutation) SetCompletedAt(t time.Time) {
+	m.completed_at = &t
+}
+
+// CompletedAt returns the value of the "completed_at" field in the mutation.
+func (m *CardRequestMutation) CompletedAt() (r time.Time, exists bool) {
+	v := m.completed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCompletedAt returns the old "completed_at" field's value of the CardRequest entity.
+// If the CardRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardRequestMutation) OldCompletedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCompletedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCompletedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCompletedAt: %w", err)
+	}
+	return oldValue.CompletedAt, nil
+}
+
+// ClearCompletedAt clears the value of the "completed_at" field.
+func (m *CardRequestMutation) ClearCompletedAt() {
+	m.completed_at = nil
+	m.clearedFields[cardrequest.FieldCompletedAt] = struct{}{}
+}
+
+// CompletedAtCleared returns if the "completed_at" field was cleared in this mutation.
+func (m *CardRequestMutation) CompletedAtCleared() bool {
+	_, ok := m.clearedFields[cardrequest.FieldCompletedAt]
+	return ok
+}
+
+// ResetCompletedAt resets all changes to the "completed_at" field.
+func (m *CardRequestMutation) ResetCompletedAt() {
+	m.completed_at = nil
+	delete(m.clearedFields, cardrequest.FieldCompletedAt)
+}
+
+// SetCancelledAt sets the "cancelled_at" field.
+func (m *CardRequestMutation) SetCancelledAt(t time.Time) {
+	m.cancelled_at = &t
+}
+
+// CancelledAt returns the value of the "cancelled_at" field in the mutation.
+func (m *CardRequestMutation) CancelledAt() (r time.Time, exists bool) {
+	v := m.cancelled_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCancelledAt returns the old "cancelled_at" field's value of the CardRequest entity.
+// If the CardRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardRequestMutation) OldCancelledAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCancelledAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCancelledAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCancelledAt: %w", err)
+	}
+	return oldValue.CancelledAt, nil
+}
+
+// ClearCancelledAt clears the value of the "cancelled_at" field.
+func (m *CardRequestMutation) ClearCancelledAt() {
+	m.cancelled_at = nil
+	m.clearedFields[cardrequest.FieldCancelledAt] = struct{}{}
+}
+
+// CancelledAtCleared returns if the "cancelled_at" field was cleared in this mutation.
+func (m *CardRequestMutation) CancelledAtCleared() bool {
+	_, ok := m.clearedFields[cardrequest.FieldCancelledAt]
+	return ok
+}
+
+// ResetCancelledAt resets all changes to the "cancelled_at" field.
+func (m *CardRequestMutation) ResetCancelledAt() {
+	m.cancelled_at = nil
+	delete(m.clearedFields, cardrequest.FieldCancelledAt)
+}
+
+// SetDeliveryStatus sets the "delivery_status" field.
+func (m *CardRequestMutation) SetDeliveryStatus(cs cardrequest.DeliveryStatus) {
+	m.delivery_status = &cs
+}
+
+// DeliveryStatus returns the value of the "delivery_status" field in the mutation.
+func (m *CardRequestMutation) DeliveryStatus() (r cardrequest.DeliveryStatus, exists bool) {
+	v := m.delivery_status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeliveryStatus returns the old "delivery_status" field's value of the CardRequest entity.
+// If the CardRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardRequestMutation) OldDeliveryStatus(ctx context.Context) (v cardrequest.DeliveryStatus, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeliveryStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeliveryStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeliveryStatus: %w", err)
+	}
+	return oldValue.DeliveryStatus, nil
+}
+
+// ResetDeliveryStatus resets all changes to the "delivery_status" field.
+func (m *CardRequestMutation) ResetDeliveryStatus() {
+	m.delivery_status = nil
+}
+
+// SetDeliveryAttempts sets the "delivery_attempts" field.
+func (m *CardRequestMutation) SetDeliveryAttempts(i int) {
+	m.delivery_attempts = &i
+	m.adddelivery_attempts = nil
+}
+
+// DeliveryAttempts returns the value of the "delivery_attempts" field in the mutation.
+func (m *CardRequestMutation) DeliveryAttempts() (r int, exists bool) {
+	v := m.delivery_attempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeliveryAttempts returns the old "delivery_attempts" field's value of the CardRequest entity.
+// If the CardRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardRequestMutation) OldDeliveryAttempts(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeliveryAttempts is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeliveryAttempts requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeliveryAttempts: %w", err)
+	}
+	return oldValue.DeliveryAttempts, nil
+}
+
+// AddDeliveryAttempts adds i to the "delivery_attempts" field.
+func (m *CardRequestMutation) AddDeliveryAttempts(i int) {
+	if m.adddelivery_attempts != nil {
+		*m.adddelivery_attempts += i
+	} else {
+		m.adddelivery_attempts = &i
+	}
+}
+
+// AddedDeliveryAttempts returns the value that was added to the "delivery_attempts" field in this mutation.
+func (m *CardRequestMutation) AddedDeliveryAttempts() (r int, exists bool) {
+	v := m.adddelivery_attempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDeliveryAttempts resets all changes to the "delivery_attempts" field.
+func (m *CardRequestMutation) ResetDeliveryAttempts() {
+	m.delivery_attempts = nil
+	m.adddelivery_attempts = nil
+}
+
+// SetSentAt sets the "sent_at" field.
+func (m *CardRequestMutation) SetSentAt(t time.Time) {
+	m.sent_at = &t
+}
+
+// SentAt returns the value of the "sent_at" field in the mutation.
+func (m *CardRequestMutation) SentAt() (r time.Time, exists bool) {
+	v := m.sent_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSentAt returns the old "sent_at" field's value of the CardRequest entity.
+// If the CardRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardRequestMutation) OldSentAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSentAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSentAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSentAt: %w", err)
+	}
+	return oldValue.SentAt, nil
+}
+
+// ClearSentAt clears the value of the "sent_at" field.
+func (m *CardRequestMutation) ClearSentAt() {
+	m.sent_at = nil
+	m.clearedFields[cardrequest.FieldSentAt] = struct{}{}
+}
+
+// SentAtCleared returns if the "sent_at" field was cleared in this mutation.
+func (m *CardRequestMutation) SentAtCleared() bool {
+	_, ok := m.clearedFields[cardrequest.FieldSentAt]
+	return ok
+}
+
+// ResetSentAt resets all changes to the "sent_at" field.
+func (m *CardRequestMutation) ResetSentAt() {
+	m.sent_at = nil
+	delete(m.clearedFields, cardrequest.FieldSentAt)
+}
+
+// SetRequestedByID sets the "requested_by_id" field.
+func (m *CardRequestMutation) SetRequestedByID(i int) {
+	m.requested_by = &i
+}
+
+// RequestedByID returns the value of the "requested_by_id" field in the mutation.
+func (m *CardRequestMutation) RequestedByID() (r int, exists bool) {
+	v := m.requested_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequestedByID returns the old "requested_by_id" field's value of the CardRequest entity.
+// If the CardRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardRequestMutation) OldRequestedByID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequestedByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequestedByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequestedByID: %w", err)
+	}
+	return oldValue.RequestedByID, nil
+}
+
+// ClearRequestedByID clears the value of the "requested_by_id" field.
+func (m *CardRequestMutation) ClearRequestedByID() {
+	m.requested_by = nil
+	m.clearedFields[cardrequest.FieldRequestedByID] = struct{}{}
+}
+
+// RequestedByIDCleared returns if the "requested_by_id" field was cleared in this mutation.
+func (m *CardRequestMutation) RequestedByIDCleared() bool {
+	_, ok := m.clearedFields[cardrequest.FieldRequestedByID]
+	return ok
+}
+
+// ResetRequestedByID resets all changes to the "requested_by_id" field.
+func (m *CardRequestMutation) ResetRequestedByID() {
+	m.requested_by = nil
+	delete(m.clearedFields, cardrequest.FieldRequestedByID)
+}
+
+// SetCreditCardID sets the "credit_card_id" field.
+func (m *CardRequestMutation) SetCreditCardID(i int) {
+	m.credit_card = &i
+}
+
+// CreditCardID returns the value of the "credit_card_id" field in the mutation.
+func (m *CardRequestMutation) CreditCardID() (r int, exists bool) {
+	v := m.credit_card
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreditCardID returns the old "credit_card_id" field's value of the CardRequest entity.
+// If the CardRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardRequestMutation) OldCreditCardID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreditCardID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreditCardID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreditCardID: %w", err)
+	}
+	return oldValue.CreditCardID, nil
+}
+
+// ClearCreditCardID clears the value of the "credit_card_id" field.
+func (m *CardRequestMutation) ClearCreditCardID() {
+	m.credit_card = nil
+	m.clearedFields[cardrequest.FieldCreditCardID] = struct{}{}
+}
+
+// CreditCardIDCleared returns if the "credit_card_id" field was cleared in this mutation.
+func (m *CardRequestMutation) CreditCardIDCleared() bool {
+	_, ok := m.clearedFields[cardrequest.FieldCreditCardID]
+	return ok
+}
+
+// ResetCreditCardID resets all changes to the "credit_card_id" field.
+func (m *CardRequestMutation) ResetCreditCardID() {
+	m.credit_card = nil
+	delete(m.clearedFields, cardrequest.FieldCreditCardID)
+}
+
+// SetReplacesID sets the "replaces_id" field.
+func (m *CardRequestMutation) SetReplacesID(i int) {
+	m.replaces_id = &i
+	m.addreplaces_id = nil
+}
+
+// ReplacesID returns the value of the "replaces_id" field in the mutation.
+func (m *CardRequestMutation) ReplacesID() (r int, exists bool) {
+	v := m.replaces_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReplacesID returns the old "replaces_id" field's value of the CardRequest entity.
+// If the CardRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardRequestMutation) OldReplacesID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReplacesID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReplacesID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReplacesID: %w", err)
+	}
+	return oldValue.ReplacesID, nil
+}
+
+// AddReplacesID adds i to the "replaces_id" field.
+func (m *CardRequestMutation) AddReplacesID(i int) {
+	if m.addreplaces_id != nil {
+		*m.addreplaces_id += i
+	} else {
+		m.addreplaces_id = &i
+	}
+}
+
+// AddedReplacesID returns the value that was added to the "replaces_id" field in this mutation.
+func (m *CardRequestMutation) AddedReplacesID() (r int, exists bool) {
+	v := m.addreplaces_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearReplacesID clears the value of the "replaces_id" field.
+func (m *CardRequestMutation) ClearReplacesID() {
+	m.replaces_id = nil
+	m.addreplaces_id = nil
+	m.clearedFields[cardrequest.FieldReplacesID] = struct{}{}
+}
+
+// ReplacesIDCleared returns if the "replaces_id" field was cleared in this mutation.
+func (m *CardRequestMutation) ReplacesIDCleared() bool {
+	_, ok := m.clearedFields[cardrequest.FieldReplacesID]
+	return ok
+}
+
+// ResetReplacesID resets all changes to the "replaces_id" field.
+func (m *CardRequestMutation) ResetReplacesID() {
+	m.replaces_id = nil
+	m.addreplaces_id = nil
+	delete(m.clearedFields, cardrequest.FieldReplacesID)
+}
+
+// ClearCompany clears the "company" edge to the Company entity.
+func (m *CardRequestMutation) ClearCompany() {
+	m.clearedcompany = true
+	m.clearedFields[cardrequest.FieldCompanyID] = struct{}{}
+}
+
+// CompanyCleared reports if the "company" edge to the Company entity was cleared.
+func (m *CardRequestMutation) CompanyCleared() bool {
+	return m.clearedcompany
+}
+
+// CompanyIDs returns the "company" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// CompanyID instead. It exists only for internal usage by the builders.
+func (m *CardRequestMutation) CompanyIDs() (ids []int) {
+	if id := m.company; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetCompany resets all changes to the "company" edge.
+func (m *CardRequestMutation) ResetCompany() {
+	m.company = nil
+	m.clearedcompany = false
+}
+
+// ClearCustomer clears the "customer" edge to the Customer entity.
+func (m *CardRequestMutation) ClearCustomer() {
+	m.clearedcustomer = true
+	m.clearedFields[cardrequest.FieldCustomerID] = struct{}{}
+}
+
+// CustomerCleared reports if the "customer" edge to the Customer entity was cleared.
+func (m *CardRequestMutation) CustomerCleared() bool {
+	return m.clearedcustomer
+}
+
+// CustomerIDs returns the "customer" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// CustomerID instead. It exists only for internal usage by the builders.
+func (m *CardRequestMutation) CustomerIDs() (ids []int) {
+	if id := m.customer; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetCustomer resets all changes to the "customer" edge.
+func (m *CardRequestMutation) ResetCustomer() {
+	m.customer = nil
+	m.clearedcustomer = false
+}
+
+// ClearRequestedBy clears the "requested_by" edge to the Staff entity.
+func (m *CardRequestMutation) ClearRequestedBy() {
+	m.clearedrequested_by = true
+	m.clearedFields[cardrequest.FieldRequestedByID] = struct{}{}
+}
+
+// RequestedByCleared reports if the "requested_by" edge to the Staff entity was cleared.
+func (m *CardRequestMutation) RequestedByCleared() bool {
+	return m.RequestedByIDCleared() || m.clearedrequested_by
+}
+
+// RequestedByIDs returns the "requested_by" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// RequestedByID instead. It exists only for internal usage by the builders.
+func (m *CardRequestMutation) RequestedByIDs() (ids []int) {
+	if id := m.requested_by; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetRequestedBy resets all changes to the "requested_by" edge.
+func (m *CardRequestMutation) ResetRequestedBy() {
+	m.requested_by = nil
+	m.clearedrequested_by = false
+}
+
+// ClearCreditCard clears the "credit_card" edge to the CreditCard entity.
+func (m *CardRequestMutation) ClearCreditCard() {
+	m.clearedcredit_card = true
+	m.clearedFields[cardrequest.FieldCreditCardID] = struct{}{}
+}
+
+// CreditCardCleared reports if the "credit_card" edge to the CreditCard entity was cleared.
+func (m *CardRequestMutation) CreditCardCleared() bool {
+	return m.CreditCardIDCleared() || m.clearedcredit_card
+}
+
+// CreditCardIDs returns the "credit_card" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// CreditCardID instead. It exists only for internal usage by the builders.
+func (m *CardRequestMutation) CreditCardIDs() (ids []int) {
+	if id := m.credit_card; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetCreditCard resets all changes to the "credit_card" edge.
+func (m *CardRequestMutation) ResetCreditCard() {
+	m.credit_card = nil
+	m.clearedcredit_card = false
+}
+
+// Where appends a list predicates to the CardRequestMutation builder.
+func (m *CardRequestMutation) Where(ps ...predicate.CardRequest) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CardRequestMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CardRequestMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CardRequest, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CardRequestMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CardRequestMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CardRequest).
+func (m *CardRequestMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CardRequestMutation) Fields() []string {
+	fields := make([]string, 0, 17)
+	if m.company != nil {
+		fields = append(fields, cardrequest.FieldCompanyID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, cardrequest.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, cardrequest.FieldUpdatedAt)
+	}
+	if m.customer != nil {
+		fields = append(fields, cardrequest.FieldCustomerID)
+	}
+	if m.email != nil {
+		fields = append(fields, cardrequest.FieldEmail)
+	}
+	if m.token_hash != nil {
+		fields = append(fields, cardrequest.FieldTokenHash)
+	}
+	if m.status != nil {
+		fields = append(fields, cardrequest.FieldStatus)
+	}
+	if m.expires_at != nil {
+		fields = append(fields, cardrequest.FieldExpiresAt)
+	}
+	if m.opened_at != nil {
+		fields = append(fields, cardrequest.FieldOpenedAt)
+	}
+	if m.completed_at != nil {
+		fields = append(fields, cardrequest.FieldCompletedAt)
+	}
+	if m.cancelled_at != nil {
+		fields = append(fields, cardrequest.FieldCancelledAt)
+	}
+	if m.delivery_status != nil {
+		fields = append(fields, cardrequest.FieldDeliveryStatus)
+	}
+	if m.delivery_attempts != nil {
+		fields = append(fields, cardrequest.FieldDeliveryAttempts)
+	}
+	if m.sent_at != nil {
+		fields = append(fields, cardrequest.FieldSentAt)
+	}
+	if m.requested_by != nil {
+		fields = append(fields, cardrequest.FieldRequestedByID)
+	}
+	if m.credit_card != nil {
+		fields = append(fields, cardrequest.FieldCreditCardID)
+	}
+	if m.replaces_id != nil {
+		fields = append(fields, cardrequest.FieldReplacesID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CardRequestMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case cardrequest.FieldCompanyID:
+		return m.CompanyID()
+	case cardrequest.FieldCreatedAt:
+		return m.CreatedAt()
+	case cardrequest.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case cardrequest.FieldCustomerID:
+		return m.CustomerID()
+	case cardrequest.FieldEmail:
+		return m.Email()
+	case cardrequest.FieldTokenHash:
+		return m.TokenHash()
+	case cardrequest.FieldStatus:
+		return m.Status()
+	case cardrequest.FieldExpiresAt:
+		return m.ExpiresAt()
+	case cardrequest.FieldOpenedAt:
+		return m.OpenedAt()
+	case cardrequest.FieldCompletedAt:
+		return m.CompletedAt()
+	case cardrequest.FieldCancelledAt:
+		return m.CancelledAt()
+	case cardrequest.FieldDeliveryStatus:
+		return m.DeliveryStatus()
+	case cardrequest.FieldDeliveryAttempts:
+		return m.DeliveryAttempts()
+	case cardrequest.FieldSentAt:
+		return m.SentAt()
+	case cardrequest.FieldRequestedByID:
+		return m.RequestedByID()
+	case cardrequest.FieldCreditCardID:
+		return m.CreditCardID()
+	case cardrequest.FieldReplacesID:
+		return m.ReplacesID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CardRequestMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case cardrequest.FieldCompanyID:
+		return m.OldCompanyID(ctx)
+	case cardrequest.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case cardrequest.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case cardrequest.FieldCustomerID:
+		return m.OldCustomerID(ctx)
+	case cardrequest.FieldEmail:
+		return m.OldEmail(ctx)
+	case cardrequest.FieldTokenHash:
+		return m.OldTokenHash(ctx)
+	case cardrequest.FieldStatus:
+		return m.OldStatus(ctx)
+	case cardrequest.FieldExpiresAt:
+		return m.OldExpiresAt(ctx)
+	case cardrequest.FieldOpenedAt:
+		return m.OldOpenedAt(ctx)
+	case cardrequest.FieldCompletedAt:
+		return m.OldCompletedAt(ctx)
+	case cardrequest.FieldCancelledAt:
+		return m.OldCancelledAt(ctx)
+	case cardrequest.FieldDeliveryStatus:
+		return m.OldDeliveryStatus(ctx)
+	case cardrequest.FieldDeliveryAttempts:
+		return m.OldDeliveryAttempts(ctx)
+	case cardrequest.FieldSentAt:
+		return m.OldSentAt(ctx)
+	case cardrequest.FieldRequestedByID:
+		return m.OldRequestedByID(ctx)
+	case cardrequest.FieldCreditCardID:
+		return m.OldCreditCardID(ctx)
+	case cardrequest.FieldReplacesID:
+		return m.OldReplacesID(ctx)
+	}
+	return nil, fmt.Errorf("unknown CardRequest field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CardRequestMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case cardrequest.FieldCompanyID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCompanyID(v)
+		return nil
+	case cardrequest.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case cardrequest.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case cardrequest.FieldCustomerID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCustomerID(v)
+		return nil
+	case cardrequest.FieldEmail:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEmail(v)
+		return nil
+	case cardrequest.FieldTokenHash:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTokenHash(v)
+		return nil
+	case cardrequest.FieldStatus:
+		v, ok := value.(cardrequest.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case cardrequest.FieldExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpiresAt(v)
+		return nil
+	case cardrequest.FieldOpenedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOpenedAt(v)
+		return nil
+	case cardrequest.FieldCompletedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCompletedAt(v)
+		return nil
+	case cardrequest.FieldCancelledAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCancelledAt(v)
+		return nil
+	case cardrequest.FieldDeliveryStatus:
+		v, ok := value.(cardrequest.DeliveryStatus)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeliveryStatus(v)
+		return nil
+	case cardrequest.FieldDeliveryAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeliveryAttempts(v)
+		return nil
+	case cardrequest.FieldSentAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSentAt(v)
+		return nil
+	case cardrequest.FieldRequestedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequestedByID(v)
+		return nil
+	case cardrequest.FieldCreditCardID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreditCardID(v)
+		return nil
+	case cardrequest.FieldReplacesID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReplacesID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CardRequest field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CardRequestMutation) AddedFields() []string {
+	var fields []string
+	if m.adddelivery_attempts != nil {
+		fields = append(fields, cardrequest.FieldDeliveryAttempts)
+	}
+	if m.addreplaces_id != nil {
+		fields = append(fields, cardrequest.FieldReplacesID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CardRequestMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case cardrequest.FieldDeliveryAttempts:
+		return m.AddedDeliveryAttempts()
+	case cardrequest.FieldReplacesID:
+		return m.AddedReplacesID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CardRequestMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case cardrequest.FieldDeliveryAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDeliveryAttempts(v)
+		return nil
+	case cardrequest.FieldReplacesID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddReplacesID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CardRequest numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CardRequestMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(cardrequest.FieldOpenedAt) {
+		fields = append(fields, cardrequest.FieldOpenedAt)
+	}
+	if m.FieldCleared(cardrequest.FieldCompletedAt) {
+		fields = append(fields, cardrequest.FieldCompletedAt)
+	}
+	if m.FieldCleared(cardrequest.FieldCancelledAt) {
+		fields = append(fields, cardrequest.FieldCancelledAt)
+	}
+	if m.FieldCleared(cardrequest.FieldSentAt) {
+		fields = append(fields, cardrequest.FieldSentAt)
+	}
+	if m.FieldCleared(cardrequest.FieldRequestedByID) {
+		fields = append(fields, cardrequest.FieldRequestedByID)
+	}
+	if m.FieldCleared(cardrequest.FieldCreditCardID) {
+		fields = append(fields, cardrequest.FieldCreditCardID)
+	}
+	if m.FieldCleared(cardrequest.FieldReplacesID) {
+		fields = append(fields, cardrequest.FieldReplacesID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CardRequestMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CardRequestMutation) ClearField(name string) error {
+	switch name {
+	case cardrequest.FieldOpenedAt:
+		m.ClearOpenedAt()
+		return nil
+	case cardrequest.FieldCompletedAt:
+		m.ClearCompletedAt()
+		return nil
+	case cardrequest.FieldCancelledAt:
+		m.ClearCancelledAt()
+		return nil
+	case cardrequest.FieldSentAt:
+		m.ClearSentAt()
+		return nil
+	case cardrequest.FieldRequestedByID:
+		m.ClearRequestedByID()
+		return nil
+	case cardrequest.FieldCreditCardID:
+		m.ClearCreditCardID()
+		return nil
+	case cardrequest.FieldReplacesID:
+		m.ClearReplacesID()
+		return nil
+	}
+	return fmt.Errorf("unknown CardRequest nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CardRequestMutation) ResetField(name string) error {
+	switch name {
+	case cardrequest.FieldCompanyID:
+		m.ResetCompanyID()
+		return nil
+	case cardrequest.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case cardrequest.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case cardrequest.FieldCustomerID:
+		m.ResetCustomerID()
+		return nil
+	case cardrequest.FieldEmail:
+		m.ResetEmail()
+		return nil
+	case cardrequest.FieldTokenHash:
+		m.ResetTokenHash()
+		return nil
+	case cardrequest.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case cardrequest.FieldExpiresAt:
+		m.ResetExpiresAt()
+		return nil
+	case cardrequest.FieldOpenedAt:
+		m.ResetOpenedAt()
+		return nil
+	case cardrequest.FieldCompletedAt:
+		m.ResetCompletedAt()
+		return nil
+	case cardrequest.FieldCancelledAt:
+		m.ResetCancelledAt()
+		return nil
+	case cardrequest.FieldDeliveryStatus:
+		m.ResetDeliveryStatus()
+		return nil
+	case cardrequest.FieldDeliveryAttempts:
+		m.ResetDeliveryAttempts()
+		return nil
+	case cardrequest.FieldSentAt:
+		m.ResetSentAt()
+		return nil
+	case cardrequest.FieldRequestedByID:
+		m.ResetRequestedByID()
+		return nil
+	case cardrequest.FieldCreditCardID:
+		m.ResetCreditCardID()
+		return nil
+	case cardrequest.FieldReplacesID:
+		m.ResetReplacesID()
+		return nil
+	}
+	return fmt.Errorf("unknown CardRequest field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CardRequestMutation) AddedEdges() []string {
+	edges := make([]string, 0, 4)
+	if m.company != nil {
+		edges = append(edges, cardrequest.EdgeCompany)
+	}
+	if m.customer != nil {
+		edges = append(edges, cardrequest.EdgeCustomer)
+	}
+	if m.requested_by != nil {
+		edges = append(edges, cardrequest.EdgeRequestedBy)
+	}
+	if m.credit_card != nil {
+		edges = append(edges, cardrequest.EdgeCreditCard)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CardRequestMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case cardrequest.EdgeCompany:
+		if id := m.company; id != nil {
+			return []ent.Value{*id}
+		}
+	case cardrequest.EdgeCustomer:
+		if id := m.customer; id != nil {
+			return []ent.Value{*id}
+		}
+	case cardrequest.EdgeRequestedBy:
+		if id := m.requested_by; id != nil {
+			return []ent.Value{*id}
+		}
+	case cardrequest.EdgeCreditCard:
+		if id := m.credit_card; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CardRequestMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 4)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CardRequestMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CardRequestMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 4)
+	if m.clearedcompany {
+		edges = append(edges, cardrequest.EdgeCompany)
+	}
+	if m.clearedcustomer {
+		edges = append(edges, cardrequest.EdgeCustomer)
+	}
+	if m.clearedrequested_by {
+		edges = append(edges, cardrequest.EdgeRequestedBy)
+	}
+	if m.clearedcredit_card {
+		edges = append(edges, cardrequest.EdgeCreditCard)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CardRequestMutation) EdgeCleared(name string) bool {
+	switch name {
+	case cardrequest.EdgeCompany:
+		return m.clearedcompany
+	case cardrequest.EdgeCustomer:
+		return m.clearedcustomer
+	case cardrequest.EdgeRequestedBy:
+		return m.clearedrequested_by
+	case cardrequest.EdgeCreditCard:
+		return m.clearedcredit_card
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CardRequestMutation) ClearEdge(name string) error {
+	switch name {
+	case cardrequest.EdgeCompany:
+		m.ClearCompany()
+		return nil
+	case cardrequest.EdgeCustomer:
+		m.ClearCustomer()
+		return nil
+	case cardrequest.EdgeRequestedBy:
+		m.ClearRequestedBy()
+		return nil
+	case cardrequest.EdgeCreditCard:
+		m.ClearCreditCard()
+		return nil
+	}
+	return fmt.Errorf("unknown CardRequest unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CardRequestMutation) ResetEdge(name string) error {
+	switch name {
+	case cardrequest.EdgeCompany:
+		m.ResetCompany()
+		return nil
+	case cardrequest.EdgeCustomer:
+		m.ResetCustomer()
+		return nil
+	case cardrequest.EdgeRequestedBy:
+		m.ResetRequestedBy()
+		return nil
+	case cardrequest.EdgeCreditCard:
+		m.ResetCreditCard()
+		return nil
+	}
+	return fmt.Errorf("unknown CardRequest edge %s", name)
 }
 
 // CompanyMutation represents an operation that mutates the Company nodes in the graph.
@@ -3249,6 +4841,9 @@ type CustomerMutation struct {
 	credit_cards           map[int]struct{}
 	removedcredit_cards    map[int]struct{}
 	clearedcredit_cards    bool
+	card_requests          map[int]struct{}
+	removedcard_requests   map[int]struct{}
+	clearedcard_requests   bool
 	audit_events           map[int]struct{}
 	removedaudit_events    map[int]struct{}
 	clearedaudit_events    bool
@@ -3858,6 +5453,60 @@ func (m *CustomerMutation) ResetCreditCards() {
 	m.removedcredit_cards = nil
 }
 
+// AddCardRequestIDs adds the "card_requests" edge to the CardRequest entity by ids.
+func (m *CustomerMutation) AddCardRequestIDs(ids ...int) {
+	if m.card_requests == nil {
+		m.card_requests = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.card_requests[ids[i]] = struct{}{}
+	}
+}
+
+// ClearCardRequests clears the "card_requests" edge to the CardRequest entity.
+func (m *CustomerMutation) ClearCardRequests() {
+	m.clearedcard_requests = true
+}
+
+// CardRequestsCleared reports if the "card_requests" edge to the CardRequest entity was cleared.
+func (m *CustomerMutation) CardRequestsCleared() bool {
+	return m.clearedcard_requests
+}
+
+// RemoveCardRequestIDs removes the "card_requests" edge to the CardRequest entity by IDs.
+func (m *CustomerMutation) RemoveCardRequestIDs(ids ...int) {
+	if m.removedcard_requests == nil {
+		m.removedcard_requests = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.card_requests, ids[i])
+		m.removedcard_requests[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedCardRequests returns the removed IDs of the "card_requests" edge to the CardRequest entity.
+func (m *CustomerMutation) RemovedCardRequestsIDs() (ids []int) {
+	for id := range m.removedcard_requests {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// CardRequestsIDs returns the "card_requests" edge IDs in the mutation.
+func (m *CustomerMutation) CardRequestsIDs() (ids []int) {
+	for id := range m.card_requests {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetCardRequests resets all changes to the "card_requests" edge.
+func (m *CustomerMutation) ResetCardRequests() {
+	m.card_requests = nil
+	m.clearedcard_requests = false
+	m.removedcard_requests = nil
+}
+
 // AddAuditEventIDs adds the "audit_events" edge to the AuditEvent entity by ids.
 func (m *CustomerMutation) AddAuditEventIDs(ids ...int) {
 	if m.audit_events == nil {
@@ -4233,12 +5882,15 @@ func (m *CustomerMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *CustomerMutation) AddedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.company != nil {
 		edges = append(edges, customer.EdgeCompany)
 	}
 	if m.credit_cards != nil {
 		edges = append(edges, customer.EdgeCreditCards)
+	}
+	if m.card_requests != nil {
+		edges = append(edges, customer.EdgeCardRequests)
 	}
 	if m.audit_events != nil {
 		edges = append(edges, customer.EdgeAuditEvents)
@@ -4260,6 +5912,12 @@ func (m *CustomerMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case customer.EdgeCardRequests:
+		ids := make([]ent.Value, 0, len(m.card_requests))
+		for id := range m.card_requests {
+			ids = append(ids, id)
+		}
+		return ids
 	case customer.EdgeAuditEvents:
 		ids := make([]ent.Value, 0, len(m.audit_events))
 		for id := range m.audit_events {
@@ -4272,9 +5930,12 @@ func (m *CustomerMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *CustomerMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.removedcredit_cards != nil {
 		edges = append(edges, customer.EdgeCreditCards)
+	}
+	if m.removedcard_requests != nil {
+		edges = append(edges, customer.EdgeCardRequests)
 	}
 	if m.removedaudit_events != nil {
 		edges = append(edges, customer.EdgeAuditEvents)
@@ -4292,6 +5953,12 @@ func (m *CustomerMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case customer.EdgeCardRequests:
+		ids := make([]ent.Value, 0, len(m.removedcard_requests))
+		for id := range m.removedcard_requests {
+			ids = append(ids, id)
+		}
+		return ids
 	case customer.EdgeAuditEvents:
 		ids := make([]ent.Value, 0, len(m.removedaudit_events))
 		for id := range m.removedaudit_events {
@@ -4304,12 +5971,15 @@ func (m *CustomerMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *CustomerMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.clearedcompany {
 		edges = append(edges, customer.EdgeCompany)
 	}
 	if m.clearedcredit_cards {
 		edges = append(edges, customer.EdgeCreditCards)
+	}
+	if m.clearedcard_requests {
+		edges = append(edges, customer.EdgeCardRequests)
 	}
 	if m.clearedaudit_events {
 		edges = append(edges, customer.EdgeAuditEvents)
@@ -4325,6 +5995,8 @@ func (m *CustomerMutation) EdgeCleared(name string) bool {
 		return m.clearedcompany
 	case customer.EdgeCreditCards:
 		return m.clearedcredit_cards
+	case customer.EdgeCardRequests:
+		return m.clearedcard_requests
 	case customer.EdgeAuditEvents:
 		return m.clearedaudit_events
 	}
@@ -4352,11 +6024,556 @@ func (m *CustomerMutation) ResetEdge(name string) error {
 	case customer.EdgeCreditCards:
 		m.ResetCreditCards()
 		return nil
+	case customer.EdgeCardRequests:
+		m.ResetCardRequests()
+		return nil
 	case customer.EdgeAuditEvents:
 		m.ResetAuditEvents()
 		return nil
 	}
 	return fmt.Errorf("unknown Customer edge %s", name)
+}
+
+// OutboxMessageMutation represents an operation that mutates the OutboxMessage nodes in the graph.
+type OutboxMessageMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	created_at    *time.Time
+	to            *string
+	subject       *string
+	text_body     *string
+	html_body     *string
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*OutboxMessage, error)
+	predicates    []predicate.OutboxMessage
+}
+
+var _ ent.Mutation = (*OutboxMessageMutation)(nil)
+
+// outboxmessageOption allows management of the mutation configuration using functional options.
+type outboxmessageOption func(*OutboxMessageMutation)
+
+// newOutboxMessageMutation creates new mutation for the OutboxMessage entity.
+func newOutboxMessageMutation(c config, op Op, opts ...outboxmessageOption) *OutboxMessageMutation {
+	m := &OutboxMessageMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeOutboxMessage,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withOutboxMessageID sets the ID field of the mutation.
+func withOutboxMessageID(id int) outboxmessageOption {
+	return func(m *OutboxMessageMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *OutboxMessage
+		)
+		m.oldValue = func(ctx context.Context) (*OutboxMessage, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().OutboxMessage.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withOutboxMessage sets the old OutboxMessage of the mutation.
+func withOutboxMessage(node *OutboxMessage) outboxmessageOption {
+	return func(m *OutboxMessageMutation) {
+		m.oldValue = func(context.Context) (*OutboxMessage, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m OutboxMessageMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m OutboxMessageMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *OutboxMessageMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *OutboxMessageMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().OutboxMessage.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *OutboxMessageMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *OutboxMessageMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the OutboxMessage entity.
+// If the OutboxMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OutboxMessageMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *OutboxMessageMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetTo sets the "to" field.
+func (m *OutboxMessageMutation) SetTo(s string) {
+	m.to = &s
+}
+
+// To returns the value of the "to" field in the mutation.
+func (m *OutboxMessageMutation) To() (r string, exists bool) {
+	v := m.to
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTo returns the old "to" field's value of the OutboxMessage entity.
+// If the OutboxMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OutboxMessageMutation) OldTo(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTo is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTo requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTo: %w", err)
+	}
+	return oldValue.To, nil
+}
+
+// ResetTo resets all changes to the "to" field.
+func (m *OutboxMessageMutation) ResetTo() {
+	m.to = nil
+}
+
+// SetSubject sets the "subject" field.
+func (m *OutboxMessageMutation) SetSubject(s string) {
+	m.subject = &s
+}
+
+// Subject returns the value of the "subject" field in the mutation.
+func (m *OutboxMessageMutation) Subject() (r string, exists bool) {
+	v := m.subject
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubject returns the old "subject" field's value of the OutboxMessage entity.
+// If the OutboxMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OutboxMessageMutation) OldSubject(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubject is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubject requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubject: %w", err)
+	}
+	return oldValue.Subject, nil
+}
+
+// ResetSubject resets all changes to the "subject" field.
+func (m *OutboxMessageMutation) ResetSubject() {
+	m.subject = nil
+}
+
+// SetTextBody sets the "text_body" field.
+func (m *OutboxMessageMutation) SetTextBody(s string) {
+	m.text_body = &s
+}
+
+// TextBody returns the value of the "text_body" field in the mutation.
+func (m *OutboxMessageMutation) TextBody() (r string, exists bool) {
+	v := m.text_body
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTextBody returns the old "text_body" field's value of the OutboxMessage entity.
+// If the OutboxMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OutboxMessageMutation) OldTextBody(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTextBody is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTextBody requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTextBody: %w", err)
+	}
+	return oldValue.TextBody, nil
+}
+
+// ResetTextBody resets all changes to the "text_body" field.
+func (m *OutboxMessageMutation) ResetTextBody() {
+	m.text_body = nil
+}
+
+// SetHTMLBody sets the "html_body" field.
+func (m *OutboxMessageMutation) SetHTMLBody(s string) {
+	m.html_body = &s
+}
+
+// HTMLBody returns the value of the "html_body" field in the mutation.
+func (m *OutboxMessageMutation) HTMLBody() (r string, exists bool) {
+	v := m.html_body
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHTMLBody returns the old "html_body" field's value of the OutboxMessage entity.
+// If the OutboxMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OutboxMessageMutation) OldHTMLBody(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHTMLBody is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHTMLBody requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHTMLBody: %w", err)
+	}
+	return oldValue.HTMLBody, nil
+}
+
+// ResetHTMLBody resets all changes to the "html_body" field.
+func (m *OutboxMessageMutation) ResetHTMLBody() {
+	m.html_body = nil
+}
+
+// Where appends a list predicates to the OutboxMessageMutation builder.
+func (m *OutboxMessageMutation) Where(ps ...predicate.OutboxMessage) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the OutboxMessageMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *OutboxMessageMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.OutboxMessage, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *OutboxMessageMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *OutboxMessageMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (OutboxMessage).
+func (m *OutboxMessageMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *OutboxMessageMutation) Fields() []string {
+	fields := make([]string, 0, 5)
+	if m.created_at != nil {
+		fields = append(fields, outboxmessage.FieldCreatedAt)
+	}
+	if m.to != nil {
+		fields = append(fields, outboxmessage.FieldTo)
+	}
+	if m.subject != nil {
+		fields = append(fields, outboxmessage.FieldSubject)
+	}
+	if m.text_body != nil {
+		fields = append(fields, outboxmessage.FieldTextBody)
+	}
+	if m.html_body != nil {
+		fields = append(fields, outboxmessage.FieldHTMLBody)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *OutboxMessageMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case outboxmessage.FieldCreatedAt:
+		return m.CreatedAt()
+	case outboxmessage.FieldTo:
+		return m.To()
+	case outboxmessage.FieldSubject:
+		return m.Subject()
+	case outboxmessage.FieldTextBody:
+		return m.TextBody()
+	case outboxmessage.FieldHTMLBody:
+		return m.HTMLBody()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *OutboxMessageMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case outboxmessage.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case outboxmessage.FieldTo:
+		return m.OldTo(ctx)
+	case outboxmessage.FieldSubject:
+		return m.OldSubject(ctx)
+	case outboxmessage.FieldTextBody:
+		return m.OldTextBody(ctx)
+	case outboxmessage.FieldHTMLBody:
+		return m.OldHTMLBody(ctx)
+	}
+	return nil, fmt.Errorf("unknown OutboxMessage field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *OutboxMessageMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case outboxmessage.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case outboxmessage.FieldTo:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTo(v)
+		return nil
+	case outboxmessage.FieldSubject:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubject(v)
+		return nil
+	case outboxmessage.FieldTextBody:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTextBody(v)
+		return nil
+	case outboxmessage.FieldHTMLBody:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHTMLBody(v)
+		return nil
+	}
+	return fmt.Errorf("unknown OutboxMessage field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *OutboxMessageMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *OutboxMessageMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *OutboxMessageMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown OutboxMessage numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *OutboxMessageMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *OutboxMessageMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *OutboxMessageMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown OutboxMessage nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *OutboxMessageMutation) ResetField(name string) error {
+	switch name {
+	case outboxmessage.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case outboxmessage.FieldTo:
+		m.ResetTo()
+		return nil
+	case outboxmessage.FieldSubject:
+		m.ResetSubject()
+		return nil
+	case outboxmessage.FieldTextBody:
+		m.ResetTextBody()
+		return nil
+	case outboxmessage.FieldHTMLBody:
+		m.ResetHTMLBody()
+		return nil
+	}
+	return fmt.Errorf("unknown OutboxMessage field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *OutboxMessageMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *OutboxMessageMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *OutboxMessageMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *OutboxMessageMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *OutboxMessageMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *OutboxMessageMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *OutboxMessageMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown OutboxMessage unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *OutboxMessageMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown OutboxMessage edge %s", name)
 }
 
 // SessionMutation represents an operation that mutates the Session nodes in the graph.

@@ -16,12 +16,16 @@ type Tx struct {
 	config
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// CardRequest is the client for interacting with the CardRequest builders.
+	CardRequest *CardRequestClient
 	// Company is the client for interacting with the Company builders.
 	Company *CompanyClient
 	// CreditCard is the client for interacting with the CreditCard builders.
 	CreditCard *CreditCardClient
 	// Customer is the client for interacting with the Customer builders.
 	Customer *CustomerClient
+	// OutboxMessage is the client for interacting with the OutboxMessage builders.
+	OutboxMessage *OutboxMessageClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Staff is the client for interacting with the Staff builders.
@@ -158,9 +162,11 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.AuditEvent = NewAuditEventClient(tx.config)
+	tx.CardRequest = NewCardRequestClient(tx.config)
 	tx.Company = NewCompanyClient(tx.config)
 	tx.CreditCard = NewCreditCardClient(tx.config)
 	tx.Customer = NewCustomerClient(tx.config)
+	tx.OutboxMessage = NewOutboxMessageClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.Staff = NewStaffClient(tx.config)
 }

@@ -41,6 +41,8 @@ const (
 	EdgeCompany = "company"
 	// EdgeCreditCards holds the string denoting the credit_cards edge name in mutations.
 	EdgeCreditCards = "credit_cards"
+	// EdgeCardRequests holds the string denoting the card_requests edge name in mutations.
+	EdgeCardRequests = "card_requests"
 	// EdgeAuditEvents holds the string denoting the audit_events edge name in mutations.
 	EdgeAuditEvents = "audit_events"
 	// Table holds the table name of the customer in the database.
@@ -59,6 +61,13 @@ const (
 	CreditCardsInverseTable = "credit_cards"
 	// CreditCardsColumn is the table column denoting the credit_cards relation/edge.
 	CreditCardsColumn = "customer_id"
+	// CardRequestsTable is the table that holds the card_requests relation/edge.
+	CardRequestsTable = "card_requests"
+	// CardRequestsInverseTable is the table name for the CardRequest entity.
+	// It exists in this package in order to avoid circular dependency with the "cardrequest" package.
+	CardRequestsInverseTable = "card_requests"
+	// CardRequestsColumn is the table column denoting the card_requests relation/edge.
+	CardRequestsColumn = "customer_id"
 	// AuditEventsTable is the table that holds the audit_events relation/edge.
 	AuditEventsTable = "audit_events"
 	// AuditEventsInverseTable is the table name for the AuditEvent entity.
@@ -214,6 +223,20 @@ func ByCreditCards(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	}
 }
 
+// ByCardRequestsCount orders the results by card_requests count.
+func ByCardRequestsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newCardRequestsStep(), opts...)
+	}
+}
+
+// ByCardRequests orders the results by card_requests terms.
+func ByCardRequests(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newCardRequestsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
 // ByAuditEventsCount orders the results by audit_events count.
 func ByAuditEventsCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -239,6 +262,13 @@ func newCreditCardsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(CreditCardsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, CreditCardsTable, CreditCardsColumn),
+	)
+}
+func newCardRequestsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(CardRequestsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, CardRequestsTable, CardRequestsColumn),
 	)
 }
 func newAuditEventsStep() *sqlgraph.Step {

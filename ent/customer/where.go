@@ -686,6 +686,29 @@ func HasCreditCardsWith(preds ...predicate.CreditCard) predicate.Customer {
 	})
 }
 
+// HasCardRequests applies the HasEdge predicate on the "card_requests" edge.
+func HasCardRequests() predicate.Customer {
+	return predicate.Customer(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, CardRequestsTable, CardRequestsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasCardRequestsWith applies the HasEdge predicate on the "card_requests" edge with a given conditions (other predicates).
+func HasCardRequestsWith(preds ...predicate.CardRequest) predicate.Customer {
+	return predicate.Customer(func(s *sql.Selector) {
+		step := newCardRequestsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // HasAuditEvents applies the HasEdge predicate on the "audit_events" edge.
 func HasAuditEvents() predicate.Customer {
 	return predicate.Customer(func(s *sql.Selector) {

@@ -67,6 +67,81 @@ var (
 			},
 		},
 	}
+	// CardRequestsColumns holds the columns for the "card_requests" table.
+	CardRequestsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "email", Type: field.TypeString, Size: 254},
+		{Name: "token_hash", Type: field.TypeBytes, Unique: true},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "OPENED", "COMPLETED", "EXPIRED", "CANCELLED"}, Default: "PENDING"},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "opened_at", Type: field.TypeTime, Nullable: true},
+		{Name: "completed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "cancelled_at", Type: field.TypeTime, Nullable: true},
+		{Name: "delivery_status", Type: field.TypeEnum, Enums: []string{"QUEUED", "SENT", "FAILED"}, Default: "QUEUED"},
+		{Name: "delivery_attempts", Type: field.TypeInt, Default: 0},
+		{Name: "sent_at", Type: field.TypeTime, Nullable: true},
+		{Name: "replaces_id", Type: field.TypeInt, Nullable: true},
+		{Name: "company_id", Type: field.TypeInt},
+		{Name: "requested_by_id", Type: field.TypeInt, Nullable: true},
+		{Name: "credit_card_id", Type: field.TypeInt, Nullable: true},
+		{Name: "customer_id", Type: field.TypeInt},
+	}
+	// CardRequestsTable holds the schema information for the "card_requests" table.
+	CardRequestsTable = &schema.Table{
+		Name:       "card_requests",
+		Columns:    CardRequestsColumns,
+		PrimaryKey: []*schema.Column{CardRequestsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "card_requests_companies_company",
+				Columns:    []*schema.Column{CardRequestsColumns[14]},
+				RefColumns: []*schema.Column{CompaniesColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "card_requests_staffs_requested_by",
+				Columns:    []*schema.Column{CardRequestsColumns[15]},
+				RefColumns: []*schema.Column{StaffsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "card_requests_credit_cards_credit_card",
+				Columns:    []*schema.Column{CardRequestsColumns[16]},
+				RefColumns: []*schema.Column{CreditCardsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "card_requests_customers_card_requests",
+				Columns:    []*schema.Column{CardRequestsColumns[17]},
+				RefColumns: []*schema.Column{CustomersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "cardrequest_company_id",
+				Unique:  false,
+				Columns: []*schema.Column{CardRequestsColumns[14]},
+			},
+			{
+				Name:    "cardrequest_customer_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{CardRequestsColumns[17], CardRequestsColumns[1]},
+			},
+			{
+				Name:    "cardrequest_status_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{CardRequestsColumns[5], CardRequestsColumns[6]},
+			},
+			{
+				Name:    "cardrequest_company_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{CardRequestsColumns[14], CardRequestsColumns[1]},
+			},
+		},
+	}
 	// CompaniesColumns holds the columns for the "companies" table.
 	CompaniesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -248,6 +323,28 @@ var (
 			},
 		},
 	}
+	// OutboxMessagesColumns holds the columns for the "outbox_messages" table.
+	OutboxMessagesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "to", Type: field.TypeString, Size: 254},
+		{Name: "subject", Type: field.TypeString, Size: 200},
+		{Name: "text_body", Type: field.TypeString, Size: 2147483647},
+		{Name: "html_body", Type: field.TypeString, Size: 2147483647},
+	}
+	// OutboxMessagesTable holds the schema information for the "outbox_messages" table.
+	OutboxMessagesTable = &schema.Table{
+		Name:       "outbox_messages",
+		Columns:    OutboxMessagesColumns,
+		PrimaryKey: []*schema.Column{OutboxMessagesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "outboxmessage_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{OutboxMessagesColumns[1]},
+			},
+		},
+	}
 	// SessionsColumns holds the columns for the "sessions" table.
 	SessionsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -323,9 +420,11 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		AuditEventsTable,
+		CardRequestsTable,
 		CompaniesTable,
 		CreditCardsTable,
 		CustomersTable,
+		OutboxMessagesTable,
 		SessionsTable,
 		StaffsTable,
 	}
@@ -337,6 +436,13 @@ func init() {
 	AuditEventsTable.ForeignKeys[2].RefTable = CustomersTable
 	AuditEventsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(0),
+	}
+	CardRequestsTable.ForeignKeys[0].RefTable = CompaniesTable
+	CardRequestsTable.ForeignKeys[1].RefTable = StaffsTable
+	CardRequestsTable.ForeignKeys[2].RefTable = CreditCardsTable
+	CardRequestsTable.ForeignKeys[3].RefTable = CustomersTable
+	CardRequestsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(25769803776),
 	}
 	CompaniesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(4294967296),
@@ -350,6 +456,9 @@ func init() {
 	CustomersTable.ForeignKeys[0].RefTable = CompaniesTable
 	CustomersTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(12884901888),
+	}
+	OutboxMessagesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(30064771072),
 	}
 	SessionsTable.ForeignKeys[0].RefTable = StaffsTable
 	SessionsTable.Annotation = &entsql.Annotation{

@@ -135,6 +135,30 @@ func (f AuditEventMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Muta
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuditEventMutation", m)
 }
 
+// The CardRequestQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type CardRequestQueryRuleFunc func(context.Context, *ent.CardRequestQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f CardRequestQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CardRequestQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.CardRequestQuery", q)
+}
+
+// The CardRequestMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type CardRequestMutationRuleFunc func(context.Context, *ent.CardRequestMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f CardRequestMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.CardRequestMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CardRequestMutation", m)
+}
+
 // The CompanyQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type CompanyQueryRuleFunc func(context.Context, *ent.CompanyQuery) error
@@ -205,6 +229,30 @@ func (f CustomerMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutati
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CustomerMutation", m)
+}
+
+// The OutboxMessageQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type OutboxMessageQueryRuleFunc func(context.Context, *ent.OutboxMessageQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f OutboxMessageQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.OutboxMessageQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.OutboxMessageQuery", q)
+}
+
+// The OutboxMessageMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type OutboxMessageMutationRuleFunc func(context.Context, *ent.OutboxMessageMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f OutboxMessageMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.OutboxMessageMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.OutboxMessageMutation", m)
 }
 
 // The SessionQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -292,11 +340,15 @@ func queryFilter(q ent.Query) (Filter, error) {
 	switch q := q.(type) {
 	case *ent.AuditEventQuery:
 		return q.Filter(), nil
+	case *ent.CardRequestQuery:
+		return q.Filter(), nil
 	case *ent.CompanyQuery:
 		return q.Filter(), nil
 	case *ent.CreditCardQuery:
 		return q.Filter(), nil
 	case *ent.CustomerQuery:
+		return q.Filter(), nil
+	case *ent.OutboxMessageQuery:
 		return q.Filter(), nil
 	case *ent.SessionQuery:
 		return q.Filter(), nil
@@ -311,11 +363,15 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	switch m := m.(type) {
 	case *ent.AuditEventMutation:
 		return m.Filter(), nil
+	case *ent.CardRequestMutation:
+		return m.Filter(), nil
 	case *ent.CompanyMutation:
 		return m.Filter(), nil
 	case *ent.CreditCardMutation:
 		return m.Filter(), nil
 	case *ent.CustomerMutation:
+		return m.Filter(), nil
+	case *ent.OutboxMessageMutation:
 		return m.Filter(), nil
 	case *ent.SessionMutation:
 		return m.Filter(), nil

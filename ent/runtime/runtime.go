@@ -4,9 +4,11 @@ package runtime
 
 import (
 	"cardfile/ent/auditevent"
+	"cardfile/ent/cardrequest"
 	"cardfile/ent/company"
 	"cardfile/ent/creditcard"
 	"cardfile/ent/customer"
+	"cardfile/ent/outboxmessage"
 	"cardfile/ent/schema"
 	"cardfile/ent/session"
 	"cardfile/ent/staff"
@@ -63,6 +65,52 @@ func init() {
 	auditeventDescOriginIP := auditeventFields[8].Descriptor()
 	// auditevent.OriginIPValidator is a validator for the "origin_ip" field. It is called by the builders before save.
 	auditevent.OriginIPValidator = auditeventDescOriginIP.Validators[0].(func(string) error)
+	cardrequestMixin := schema.CardRequest{}.Mixin()
+	cardrequest.Policy = privacy.NewPolicies(schema.CardRequest{})
+	cardrequest.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := cardrequest.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	cardrequestMixinFields1 := cardrequestMixin[1].Fields()
+	_ = cardrequestMixinFields1
+	cardrequestFields := schema.CardRequest{}.Fields()
+	_ = cardrequestFields
+	// cardrequestDescCreatedAt is the schema descriptor for created_at field.
+	cardrequestDescCreatedAt := cardrequestMixinFields1[0].Descriptor()
+	// cardrequest.DefaultCreatedAt holds the default value on creation for the created_at field.
+	cardrequest.DefaultCreatedAt = cardrequestDescCreatedAt.Default.(func() time.Time)
+	// cardrequestDescUpdatedAt is the schema descriptor for updated_at field.
+	cardrequestDescUpdatedAt := cardrequestMixinFields1[1].Descriptor()
+	// cardrequest.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	cardrequest.DefaultUpdatedAt = cardrequestDescUpdatedAt.Default.(func() time.Time)
+	// cardrequest.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	cardrequest.UpdateDefaultUpdatedAt = cardrequestDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// cardrequestDescEmail is the schema descriptor for email field.
+	cardrequestDescEmail := cardrequestFields[1].Descriptor()
+	// cardrequest.EmailValidator is a validator for the "email" field. It is called by the builders before save.
+	cardrequest.EmailValidator = func() func(string) error {
+		validators := cardrequestDescEmail.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(email string) error {
+			for _, fn := range fns {
+				if err := fn(email); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// cardrequestDescDeliveryAttempts is the schema descriptor for delivery_attempts field.
+	cardrequestDescDeliveryAttempts := cardrequestFields[9].Descriptor()
+	// cardrequest.DefaultDeliveryAttempts holds the default value on creation for the delivery_attempts field.
+	cardrequest.DefaultDeliveryAttempts = cardrequestDescDeliveryAttempts.Default.(int)
 	companyMixin := schema.Company{}.Mixin()
 	company.Policy = privacy.NewPolicies(schema.Company{})
 	company.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -327,6 +375,57 @@ func init() {
 	customerDescRestrictCardPayments := customerFields[7].Descriptor()
 	// customer.DefaultRestrictCardPayments holds the default value on creation for the restrict_card_payments field.
 	customer.DefaultRestrictCardPayments = customerDescRestrictCardPayments.Default.(bool)
+	outboxmessage.Policy = privacy.NewPolicies(schema.OutboxMessage{})
+	outboxmessage.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := outboxmessage.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	outboxmessageFields := schema.OutboxMessage{}.Fields()
+	_ = outboxmessageFields
+	// outboxmessageDescCreatedAt is the schema descriptor for created_at field.
+	outboxmessageDescCreatedAt := outboxmessageFields[0].Descriptor()
+	// outboxmessage.DefaultCreatedAt holds the default value on creation for the created_at field.
+	outboxmessage.DefaultCreatedAt = outboxmessageDescCreatedAt.Default.(func() time.Time)
+	// outboxmessageDescTo is the schema descriptor for to field.
+	outboxmessageDescTo := outboxmessageFields[1].Descriptor()
+	// outboxmessage.ToValidator is a validator for the "to" field. It is called by the builders before save.
+	outboxmessage.ToValidator = func() func(string) error {
+		validators := outboxmessageDescTo.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(to string) error {
+			for _, fn := range fns {
+				if err := fn(to); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// outboxmessageDescSubject is the schema descriptor for subject field.
+	outboxmessageDescSubject := outboxmessageFields[2].Descriptor()
+	// outboxmessage.SubjectValidator is a validator for the "subject" field. It is called by the builders before save.
+	outboxmessage.SubjectValidator = func() func(string) error {
+		validators := outboxmessageDescSubject.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(subject string) error {
+			for _, fn := range fns {
+				if err := fn(subject); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	session.Policy = privacy.NewPolicies(schema.Session{})
 	session.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {

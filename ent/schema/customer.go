@@ -42,6 +42,9 @@ func (Customer) Edges() []ent.Edge {
 		edge.To("credit_cards", CreditCard.Type).
 			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)).
 			Comment("Cards on file, primary first."),
+		edge.To("card_requests", CardRequest.Type).
+			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput, entgql.SkipWhereInput)).
+			Comment("Card requests emailed to this customer, newest first."),
 		edge.To("audit_events", AuditEvent.Type).
 			Annotations(entgql.RelayConnection(), entgql.Skip(entgql.SkipWhereInput)).
 			Comment("What happened to this customer's cards, newest first (ADMIN and CREDIT_MANAGER only)."),

@@ -65,3 +65,10 @@ func (AuditEvent) Policy() ent.Policy {
 		},
 	}
 }
+
+// Policy of the CardRequest: card managers of the same company; the public
+// form acts through the requests package as the system, scoped by the token.
+func (CardRequest) Policy() ent.Policy { return CreditCard{}.Policy() }
+
+// Policy of the OutboxMessage: system only (the outbox mailer and the dev page).
+func (OutboxMessage) Policy() ent.Policy { return Session{}.Policy() }

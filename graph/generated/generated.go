@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"cardfile/ent"
 	"cardfile/ent/auditevent"
+	"cardfile/ent/cardrequest"
 	"cardfile/ent/creditcard"
 	"cardfile/graph/model"
 	"cardfile/graph/scalar"
@@ -80,6 +81,24 @@ type ComplexityRoot struct {
 		Reason  func(childComplexity int) int
 	}
 
+	CardRequest struct {
+		CancelledAt      func(childComplexity int) int
+		CompletedAt      func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		CreditCard       func(childComplexity int) int
+		Customer         func(childComplexity int) int
+		DeliveryAttempts func(childComplexity int) int
+		DeliveryStatus   func(childComplexity int) int
+		Email            func(childComplexity int) int
+		ExpiresAt        func(childComplexity int) int
+		ID               func(childComplexity int) int
+		OpenedAt         func(childComplexity int) int
+		RequestedBy      func(childComplexity int) int
+		SentAt           func(childComplexity int) int
+		Status           func(childComplexity int) int
+		UpdatedAt        func(childComplexity int) int
+	}
+
 	Company struct {
 		CardIntegrationEnabled func(childComplexity int) int
 		Country                func(childComplexity int) int
@@ -114,6 +133,7 @@ type ComplexityRoot struct {
 		Active               func(childComplexity int) int
 		AuditEvents          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditEventOrder) int
 		CanPayByCard         func(childComplexity int) int
+		CardRequests         func(childComplexity int) int
 		Code                 func(childComplexity int) int
 		Country              func(childComplexity int) int
 		CreatedAt            func(childComplexity int) int
@@ -360,6 +380,97 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CardPaymentEligibility.Reason(childComplexity), true
 
+	case "CardRequest.cancelledAt":
+		if e.ComplexityRoot.CardRequest.CancelledAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardRequest.CancelledAt(childComplexity), true
+	case "CardRequest.completedAt":
+		if e.ComplexityRoot.CardRequest.CompletedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardRequest.CompletedAt(childComplexity), true
+	case "CardRequest.createdAt":
+		if e.ComplexityRoot.CardRequest.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardRequest.CreatedAt(childComplexity), true
+	case "CardRequest.creditCard":
+		if e.ComplexityRoot.CardRequest.CreditCard == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardRequest.CreditCard(childComplexity), true
+	case "CardRequest.customer":
+		if e.ComplexityRoot.CardRequest.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardRequest.Customer(childComplexity), true
+	case "CardRequest.deliveryAttempts":
+		if e.ComplexityRoot.CardRequest.DeliveryAttempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardRequest.DeliveryAttempts(childComplexity), true
+	case "CardRequest.deliveryStatus":
+		if e.ComplexityRoot.CardRequest.DeliveryStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardRequest.DeliveryStatus(childComplexity), true
+	case "CardRequest.email":
+		if e.ComplexityRoot.CardRequest.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardRequest.Email(childComplexity), true
+	case "CardRequest.expiresAt":
+		if e.ComplexityRoot.CardRequest.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardRequest.ExpiresAt(childComplexity), true
+	case "CardRequest.id":
+		if e.ComplexityRoot.CardRequest.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardRequest.ID(childComplexity), true
+	case "CardRequest.openedAt":
+		if e.ComplexityRoot.CardRequest.OpenedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardRequest.OpenedAt(childComplexity), true
+	case "CardRequest.requestedBy":
+		if e.ComplexityRoot.CardRequest.RequestedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardRequest.RequestedBy(childComplexity), true
+	case "CardRequest.sentAt":
+		if e.ComplexityRoot.CardRequest.SentAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardRequest.SentAt(childComplexity), true
+	case "CardRequest.status":
+		if e.ComplexityRoot.CardRequest.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardRequest.Status(childComplexity), true
+	case "CardRequest.updatedAt":
+		if e.ComplexityRoot.CardRequest.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardRequest.UpdatedAt(childComplexity), true
+
 	case "Company.cardIntegrationEnabled":
 		if e.ComplexityRoot.Company.CardIntegrationEnabled == nil {
 			break
@@ -529,6 +640,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.CanPayByCard(childComplexity), true
+	case "Customer.cardRequests":
+		if e.ComplexityRoot.Customer.CardRequests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.CardRequests(childComplexity), true
 	case "Customer.code":
 		if e.ComplexityRoot.Customer.Code == nil {
 			break
@@ -872,6 +989,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AddCreditCardInput", ec.unmarshalInputAddCreditCardInput),
 			graphql.NewInputUnmarshaler("AuditEventOrder", ec.unmarshalInputAuditEventOrder),
+			graphql.NewInputUnmarshaler("CardRequestOrder", ec.unmarshalInputCardRequestOrder),
+			graphql.NewInputUnmarshaler("CardRequestWhereInput", ec.unmarshalInputCardRequestWhereInput),
 			graphql.NewInputUnmarshaler("CompanyOrder", ec.unmarshalInputCompanyOrder),
 			graphql.NewInputUnmarshaler("CreditCardOrder", ec.unmarshalInputCreditCardOrder),
 			graphql.NewInputUnmarshaler("CreditCardWhereInput", ec.unmarshalInputCreditCardWhereInput),
@@ -1178,6 +1297,116 @@ enum AuditEventOutcome @goModel(model: "cardfile/ent/auditevent.Outcome") {
   DENIED
   FAILED
 }
+type CardRequest implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  """
+  Where the link was sent.
+  """
+  email: String!
+  """
+  Where the request stands.
+  """
+  status: CardRequestStatus!
+  """
+  When the link stops working: 8 hours after it was sent.
+  """
+  expiresAt: Time!
+  """
+  When the customer first opened the link.
+  """
+  openedAt: Time
+  """
+  When the customer submitted a card.
+  """
+  completedAt: Time
+  """
+  When staff cancelled or replaced the link.
+  """
+  cancelledAt: Time
+  """
+  Whether the email went out.
+  """
+  deliveryStatus: CardRequestDeliveryStatus!
+  """
+  How many times sending was tried.
+  """
+  deliveryAttempts: Int!
+  """
+  When the email was handed to the mail server.
+  """
+  sentAt: Time
+  """
+  The customer asked for a card.
+  """
+  customer: Customer!
+  """
+  The staff member who sent the request.
+  """
+  requestedBy: Staff
+  """
+  The card the customer entered, once completed and while it exists.
+  """
+  creditCard: CreditCard
+}
+"""
+CardRequestDeliveryStatus is enum for the field delivery_status
+"""
+enum CardRequestDeliveryStatus @goModel(model: "cardfile/ent/cardrequest.DeliveryStatus") {
+  QUEUED
+  SENT
+  FAILED
+}
+"""
+Ordering options for CardRequest connections
+"""
+input CardRequestOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order CardRequests.
+  """
+  field: CardRequestOrderField!
+}
+"""
+Properties by which CardRequest connections can be ordered.
+"""
+enum CardRequestOrderField {
+  CREATED_AT
+}
+"""
+CardRequestStatus is enum for the field status
+"""
+enum CardRequestStatus @goModel(model: "cardfile/ent/cardrequest.Status") {
+  PENDING
+  OPENED
+  COMPLETED
+  EXPIRED
+  CANCELLED
+}
+"""
+CardRequestWhereInput is used for filtering CardRequest objects.
+Input was generated by ent.
+"""
+input CardRequestWhereInput {
+  not: CardRequestWhereInput
+  and: [CardRequestWhereInput!]
+  or: [CardRequestWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+}
 type Company implements Node {
   id: ID!
   createdAt: Time!
@@ -1371,6 +1600,10 @@ type Customer implements Node {
   Cards on file, primary first.
   """
   creditCards: [CreditCard!]
+  """
+  Card requests emailed to this customer, newest first.
+  """
+  cardRequests: [CardRequest!]
   auditEvents(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -1776,6 +2009,42 @@ func (ec *executionContext) childFields_CardPaymentEligibility(ctx context.Conte
 	return nil, fmt.Errorf("no field named %q was found under type CardPaymentEligibility", field.Name)
 }
 
+func (ec *executionContext) childFields_CardRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CardRequest_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_CardRequest_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_CardRequest_updatedAt(ctx, field)
+	case "email":
+		return ec.fieldContext_CardRequest_email(ctx, field)
+	case "status":
+		return ec.fieldContext_CardRequest_status(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_CardRequest_expiresAt(ctx, field)
+	case "openedAt":
+		return ec.fieldContext_CardRequest_openedAt(ctx, field)
+	case "completedAt":
+		return ec.fieldContext_CardRequest_completedAt(ctx, field)
+	case "cancelledAt":
+		return ec.fieldContext_CardRequest_cancelledAt(ctx, field)
+	case "deliveryStatus":
+		return ec.fieldContext_CardRequest_deliveryStatus(ctx, field)
+	case "deliveryAttempts":
+		return ec.fieldContext_CardRequest_deliveryAttempts(ctx, field)
+	case "sentAt":
+		return ec.fieldContext_CardRequest_sentAt(ctx, field)
+	case "customer":
+		return ec.fieldContext_CardRequest_customer(ctx, field)
+	case "requestedBy":
+		return ec.fieldContext_CardRequest_requestedBy(ctx, field)
+	case "creditCard":
+		return ec.fieldContext_CardRequest_creditCard(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CardRequest", field.Name)
+}
+
 func (ec *executionContext) childFields_Company(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1862,6 +2131,8 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_restrictCardPayments(ctx, field)
 	case "creditCards":
 		return ec.fieldContext_Customer_creditCards(ctx, field)
+	case "cardRequests":
+		return ec.fieldContext_Customer_cardRequests(ctx, field)
 	case "auditEvents":
 		return ec.fieldContext_Customer_auditEvents(ctx, field)
 	case "primaryCreditCard":
@@ -2848,6 +3119,378 @@ func (ec *executionContext) fieldContext_CardPaymentEligibility_reason(_ context
 	return graphql.NewScalarFieldContext("CardPaymentEligibility", field, false, false, "String")
 }
 
+func (ec *executionContext) _CardRequest_id(ctx context.Context, field graphql.CollectedField, obj *ent.CardRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardRequest_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardRequest_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardRequest", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CardRequest_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.CardRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardRequest_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardRequest_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CardRequest_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.CardRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardRequest_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardRequest_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CardRequest_email(ctx context.Context, field graphql.CollectedField, obj *ent.CardRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardRequest_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Email, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardRequest_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _CardRequest_status(ctx context.Context, field graphql.CollectedField, obj *ent.CardRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardRequest_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v cardrequest.Status) graphql.Marshaler {
+			return ec.marshalNCardRequestStatus2cardfileᚋentᚋcardrequestᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardRequest_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardRequest", field, false, false, "CardRequestStatus")
+}
+
+func (ec *executionContext) _CardRequest_expiresAt(ctx context.Context, field graphql.CollectedField, obj *ent.CardRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardRequest_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardRequest_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CardRequest_openedAt(ctx context.Context, field graphql.CollectedField, obj *ent.CardRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardRequest_openedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CardRequest_openedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CardRequest_completedAt(ctx context.Context, field graphql.CollectedField, obj *ent.CardRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardRequest_completedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CompletedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CardRequest_completedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CardRequest_cancelledAt(ctx context.Context, field graphql.CollectedField, obj *ent.CardRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardRequest_cancelledAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CancelledAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CardRequest_cancelledAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CardRequest_deliveryStatus(ctx context.Context, field graphql.CollectedField, obj *ent.CardRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardRequest_deliveryStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeliveryStatus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v cardrequest.DeliveryStatus) graphql.Marshaler {
+			return ec.marshalNCardRequestDeliveryStatus2cardfileᚋentᚋcardrequestᚐDeliveryStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardRequest_deliveryStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardRequest", field, false, false, "CardRequestDeliveryStatus")
+}
+
+func (ec *executionContext) _CardRequest_deliveryAttempts(ctx context.Context, field graphql.CollectedField, obj *ent.CardRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardRequest_deliveryAttempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeliveryAttempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardRequest_deliveryAttempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardRequest", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CardRequest_sentAt(ctx context.Context, field graphql.CollectedField, obj *ent.CardRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardRequest_sentAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SentAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CardRequest_sentAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CardRequest_customer(ctx context.Context, field graphql.CollectedField, obj *ent.CardRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardRequest_customer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Customer(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
+			return ec.marshalNCustomer2ᚖcardfileᚋentᚐCustomer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardRequest_customer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CardRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CardRequest_requestedBy(ctx context.Context, field graphql.CollectedField, obj *ent.CardRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardRequest_requestedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestedBy(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Staff) graphql.Marshaler {
+			return ec.marshalOStaff2ᚖcardfileᚋentᚐStaff(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CardRequest_requestedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CardRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Staff(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CardRequest_creditCard(ctx context.Context, field graphql.CollectedField, obj *ent.CardRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardRequest_creditCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreditCard(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CreditCard) graphql.Marshaler {
+			return ec.marshalOCreditCard2ᚖcardfileᚋentᚐCreditCard(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CardRequest_creditCard(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CardRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreditCard(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Company_id(ctx context.Context, field graphql.CollectedField, obj *ent.Company) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3698,6 +4341,38 @@ func (ec *executionContext) fieldContext_Customer_creditCards(_ context.Context,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CreditCard(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Customer_cardRequests(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_cardRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CardRequests(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.CardRequest) graphql.Marshaler {
+			return ec.marshalOCardRequest2ᚕᚖcardfileᚋentᚐCardRequestᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_cardRequests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Customer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CardRequest(ctx, field)
 		},
 	}
 	return fc, nil
@@ -6135,6 +6810,171 @@ func UnmarshalAuditEventOrder(ctx context.Context, raw any) (ent.AuditEventOrder
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCardRequestOrder(ctx context.Context, obj any) (ent.CardRequestOrder, error) {
+	var it ent.CardRequestOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNCardRequestOrderField2ᚖcardfileᚋentᚐCardRequestOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCardRequestOrder unmarshals raw into the CardRequestOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCardRequestOrder(ctx context.Context, raw any) (ent.CardRequestOrder, error) {
+	var out ent.CardRequestOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CardRequestOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCardRequestWhereInput(ctx context.Context, obj any) (ent.CardRequestWhereInput, error) {
+	var it ent.CardRequestWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOCardRequestWhereInput2ᚖcardfileᚋentᚐCardRequestWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOCardRequestWhereInput2ᚕᚖcardfileᚋentᚐCardRequestWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOCardRequestWhereInput2ᚕᚖcardfileᚋentᚐCardRequestWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCardRequestWhereInput unmarshals raw into the CardRequestWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCardRequestWhereInput(ctx context.Context, raw any) (ent.CardRequestWhereInput, error) {
+	var out ent.CardRequestWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CardRequestWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCompanyOrder(ctx context.Context, obj any) (ent.CompanyOrder, error) {
 	var it ent.CompanyOrder
 	if obj == nil {
@@ -7096,6 +7936,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Company(ctx, sel, obj)
+	case *ent.CardRequest:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._CardRequest(ctx, sel, obj)
 	case *ent.AuditEvent:
 		if obj == nil {
 			return graphql.Null
@@ -7334,6 +8179,112 @@ func (ec *executionContext) _CardPaymentEligibility(ctx context.Context, sel ast
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var cardRequestImplementors = []string{"CardRequest", "Node"}
+
+func (ec *executionContext) _CardRequest(ctx context.Context, sel ast.SelectionSet, obj *ent.CardRequest) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cardRequestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CardRequest")
+		case "id":
+			out.Values[i] = ec._CardRequest_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._CardRequest_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._CardRequest_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "email":
+			out.Values[i] = ec._CardRequest_email(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._CardRequest_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expiresAt":
+			out.Values[i] = ec._CardRequest_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "openedAt":
+			out.Values[i] = ec._CardRequest_openedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "completedAt":
+			out.Values[i] = ec._CardRequest_completedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cancelledAt":
+			out.Values[i] = ec._CardRequest_cancelledAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "deliveryStatus":
+			out.Values[i] = ec._CardRequest_deliveryStatus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "deliveryAttempts":
+			out.Values[i] = ec._CardRequest_deliveryAttempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sentAt":
+			out.Values[i] = ec._CardRequest_sentAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "customer":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CardRequest_customer(ctx, field, obj)
+				})
+		case "requestedBy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CardRequest_requestedBy(ctx, field, obj)
+				})
+		case "creditCard":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CardRequest_creditCard(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -7603,6 +8554,12 @@ func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Customer_creditCards(ctx, field, obj)
+				})
+		case "cardRequests":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Customer_cardRequests(ctx, field, obj)
 				})
 		case "auditEvents":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -8526,6 +9483,53 @@ func (ec *executionContext) marshalNCardPaymentEligibility2ᚖcardfileᚋgraph�
 	return ec._CardPaymentEligibility(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCardRequest2ᚖcardfileᚋentᚐCardRequest(ctx context.Context, sel ast.SelectionSet, v *ent.CardRequest) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CardRequest!")
+		return graphql.Null
+	}
+	return ec._CardRequest(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCardRequestDeliveryStatus2cardfileᚋentᚋcardrequestᚐDeliveryStatus(ctx context.Context, v any) (cardrequest.DeliveryStatus, error) {
+	var res cardrequest.DeliveryStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCardRequestDeliveryStatus2cardfileᚋentᚋcardrequestᚐDeliveryStatus(ctx context.Context, sel ast.SelectionSet, v cardrequest.DeliveryStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNCardRequestOrderField2ᚖcardfileᚋentᚐCardRequestOrderField(ctx context.Context, v any) (*ent.CardRequestOrderField, error) {
+	var res = new(ent.CardRequestOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCardRequestOrderField2ᚖcardfileᚋentᚐCardRequestOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.CardRequestOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CardRequestOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalNCardRequestStatus2cardfileᚋentᚋcardrequestᚐStatus(ctx context.Context, v any) (cardrequest.Status, error) {
+	var res cardrequest.Status
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCardRequestStatus2cardfileᚋentᚋcardrequestᚐStatus(ctx context.Context, sel ast.SelectionSet, v cardrequest.Status) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNCardRequestWhereInput2ᚖcardfileᚋentᚐCardRequestWhereInput(ctx context.Context, v any) (*ent.CardRequestWhereInput, error) {
+	res, err := ec.unmarshalInputCardRequestWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNCompany2ᚖcardfileᚋentᚐCompany(ctx context.Context, sel ast.SelectionSet, v *ent.Company) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Company!")
@@ -9012,6 +10016,50 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOCardRequest2ᚕᚖcardfileᚋentᚐCardRequestᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.CardRequest) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCardRequest2ᚖcardfileᚋentᚐCardRequest(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOCardRequestWhereInput2ᚕᚖcardfileᚋentᚐCardRequestWhereInputᚄ(ctx context.Context, v any) ([]*ent.CardRequestWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.CardRequestWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCardRequestWhereInput2ᚖcardfileᚋentᚐCardRequestWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOCardRequestWhereInput2ᚖcardfileᚋentᚐCardRequestWhereInput(ctx context.Context, v any) (*ent.CardRequestWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCardRequestWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOCreditCard2ᚕᚖcardfileᚋentᚐCreditCardᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.CreditCard) graphql.Marshaler {
