@@ -72,6 +72,9 @@ func classify(ctx context.Context, err error, gqlErr *gqlerror.Error) (apperr.Co
 		}
 		gqlErr.Message = "you are not allowed to do that"
 		return apperr.Forbidden, ""
+	case introspection(gqlErr.Path):
+		gqlErr.Message = "introspection is disabled on this server"
+		return apperr.BadUserInput, "query"
 	case ent.IsNotFound(err):
 		gqlErr.Message = "not found"
 		return apperr.NotFound, ""
@@ -89,4 +92,14 @@ func classify(ctx context.Context, err error, gqlErr *gqlerror.Error) (apperr.Co
 		return apperr.BadUserInput, "body"
 	}
 	return apperr.Internal, ""
+}
+
+// introspection reports whether path is an introspection field, which gqlgen
+// refuses with a plain error when introspection is off.
+func introspection(path ast.Path) bool {
+	if len(path) == 0 {
+		return false
+	}
+	name, ok := path[0].(ast.PathName)
+	return ok && (name == "__schema" || name == "__type")
 }

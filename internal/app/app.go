@@ -81,7 +81,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 	var sandboxHandler http.Handler
 	switch o.Gateway {
 	case "", "sandbox":
-		sb, err := sandbox.New(d.SQL, d.Dialect, o.PublicURL, sandbox.WithClock(o.Now), sandbox.WithLogger(o.Log))
+		sb, err := sandbox.New(d.SQL, d.Dialect, o.PublicURL, sandbox.WithClock(o.Now), sandbox.WithLogger(o.Log),
+			sandbox.WithFrameAncestors(append([]string{"'self'"}, o.Server.AllowedOrigins...)))
 		if err != nil {
 			d.Close()
 			return nil, fmt.Errorf("starting the sandbox gateway: %w", err)
@@ -91,7 +92,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		d.Close()
 		return nil, fmt.Errorf("unknown gateway %q (want sandbox)", o.Gateway)
 	}
-	a.Auth = auth.New(d.Client, o.Auth, o.Now)
+	a.Auth = auth.New(d, o.Auth, o.Now)
 	a.Cards = cards.New(d, a.Gateway, seal, a.Events, o.Log, o.Now)
 	a.Sealer = seal
 	resolver := &graph.Resolver{DB: d, Auth: a.Auth, Cards: a.Cards, Gateway: a.Gateway, Log: o.Log}

@@ -10,6 +10,7 @@ import (
 	"cardfile/ent"
 	"cardfile/ent/auditevent"
 	"cardfile/ent/privacy"
+	"cardfile/internal/db"
 	"cardfile/internal/viewer"
 )
 
@@ -24,7 +25,7 @@ type Entry struct {
 }
 
 // Record writes e inside tx as the viewer's act.
-func Record(ctx context.Context, tx *ent.Tx, e Entry) error {
+func Record(ctx context.Context, tx *db.Tx, e Entry) error {
 	v := viewer.FromContext(ctx)
 	if v == nil {
 		return fmt.Errorf("audit %s: no viewer", e.Action)

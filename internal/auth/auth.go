@@ -54,16 +54,16 @@ func DefaultConfig() Config {
 
 // Service signs staff in and resolves their sessions.
 type Service struct {
-	client *ent.Client
-	cfg    Config
-	now    func() time.Time
+	db  *db.DB
+	cfg Config
+	now func() time.Time
 	// dummyHash is compared against for unknown emails so that the
 	// answer takes as long as for a known one.
 	dummyHash []byte
 }
 
 // New returns a Service on client; a nil now means time.Now.
-func New(client *ent.Client, cfg Config, now func() time.Time) *Service {
+func New(d *db.DB, cfg Config, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
@@ -74,7 +74,7 @@ func New(client *ent.Client, cfg Config, now func() time.Time) *Service {
 	if err != nil {
 		panic(fmt.Sprintf("auth: bcrypt cost %d: %v", cfg.BcryptCost, err))
 	}
-	return &Service{client: client, cfg: cfg, now: now, dummyHash: dummy}
+	return &Service{db: d, cfg: cfg, now: now, dummyHash: dummy}
 }
 
 // Client-visible messages; each is the only answer for its whole class of failure.
@@ -121,7 +121,7 @@ func (s *Service) Login(ctx context.Context, email, password, originIP string) (
 		return LoginResult{}, errInvalidCredentials()
 	}
 	sys := system(ctx)
-	st, err := s.client.Staff.Query().Where(staff.Email(email)).Only(sys)
+	st, err := s.db.Staff.Query().Where(staff.Email(email)).Only(sys)
 	if ent.IsNotFound(err) {
 		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
 		return LoginResult{}, errInvalidCredentials()
@@ -147,7 +147,7 @@ func (s *Service) Login(ctx context.Context, email, password, originIP string) (
 	if err != nil {
 		return LoginResult{}, err
 	}
-	err = db.WithTx(sys, s.client, func(tx *ent.Tx) error {
+	err = s.db.Tx(sys, func(tx *db.Tx) error {
 		st, err = tx.Staff.UpdateOne(st).
 			SetFailedLogins(0).ClearLockedUntil().SetLastLoginAt(now).
 			Save(sys)
@@ -178,7 +178,7 @@ func (s *Service) Login(ctx context.Context, email, password, originIP string) (
 // row lock (PostgreSQL) or write lock (SQLite) lasts until the lock decision
 // commits, so concurrent attempts cannot lose counts or skip the limit.
 func (s *Service) recordFailure(ctx context.Context, staffID int, now time.Time) error {
-	return db.WithTx(ctx, s.client, func(tx *ent.Tx) error {
+	return s.db.Tx(ctx, func(tx *db.Tx) error {
 		st, err := tx.Staff.UpdateOneID(staffID).AddFailedLogins(1).Save(ctx)
 		if err != nil {
 			return fmt.Errorf("counting failed sign-in: %w", err)
@@ -211,7 +211,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*viewer.Staff
 		return nil, nil, errSessionExpired()
 	}
 	sys := system(ctx)
-	sess, err := s.client.Session.Query().
+	sess, err := s.db.Session.Query().
 		Where(session.TokenHash(hashToken(token))).
 		WithStaff(func(q *ent.StaffQuery) { q.WithCompany() }).
 		Only(sys)
@@ -224,7 +224,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*viewer.Staff
 	now := s.now()
 	st := sess.Edges.Staff
 	if now.After(s.expiry(sess.LastSeenAt, sess.ExpiresAt)) || st == nil || !st.Active || st.Edges.Company == nil {
-		err := s.client.Session.DeleteOneID(sess.ID).Exec(sys)
+		err := s.db.Session.DeleteOneID(sess.ID).Exec(sys)
 		if err != nil && !ent.IsNotFound(err) {
 			return nil, nil, apperr.Wrap(fmt.Errorf("deleting dead session: %w", err), apperr.Unauthenticated, msgSessionExpired)
 		}
@@ -232,7 +232,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*viewer.Staff
 	}
 	if now.Sub(sess.LastSeenAt) > time.Minute {
 		// Conditional, so concurrent requests write at most once per minute.
-		err := s.client.Session.Update().
+		err := s.db.Session.Update().
 			Where(session.ID(sess.ID), session.LastSeenAtLT(now.Add(-time.Minute))).
 			SetLastSeenAt(now).
 			Exec(sys)
@@ -269,7 +269,7 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	if !strings.HasPrefix(token, tokenPrefix) || len(token) > maxTokenLen {
 		return nil
 	}
-	_, err := s.client.Session.Delete().Where(session.TokenHash(hashToken(token))).Exec(system(ctx))
+	_, err := s.db.Session.Delete().Where(session.TokenHash(hashToken(token))).Exec(system(ctx))
 	if err != nil {
 		return fmt.Errorf("deleting session: %w", err)
 	}
@@ -279,7 +279,7 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 // EndSession ends the session with id sessionID (the viewer's own, for
 // logout over a connection that holds no raw token); an unknown id is not an error.
 func (s *Service) EndSession(ctx context.Context, sessionID int) error {
-	if _, err := s.client.Session.Delete().Where(session.ID(sessionID)).Exec(system(ctx)); err != nil {
+	if _, err := s.db.Session.Delete().Where(session.ID(sessionID)).Exec(system(ctx)); err != nil {
 		return fmt.Errorf("deleting session: %w", err)
 	}
 	return nil
@@ -288,7 +288,7 @@ func (s *Service) EndSession(ctx context.Context, sessionID int) error {
 // PurgeExpired deletes sessions past their idle or absolute expiry and returns how many.
 func (s *Service) PurgeExpired(ctx context.Context) (int, error) {
 	now := s.now()
-	n, err := s.client.Session.Delete().
+	n, err := s.db.Session.Delete().
 		Where(session.Or(
 			session.ExpiresAtLT(now),
 			session.LastSeenAtLT(now.Add(-s.cfg.IdleTimeout)),

@@ -65,7 +65,7 @@ func setup(t *testing.T, cfg auth.Config) *fixture {
 	c := &clock{t: time.Date(2025, 3, 4, 9, 0, 0, 0, time.UTC)}
 	return &fixture{
 		db:      d,
-		svc:     auth.New(d.Client, cfg, c.Now),
+		svc:     auth.New(d, cfg, c.Now),
 		clock:   c,
 		company: d.Company.Create().SetName("Acme").SaveX(sys),
 		sys:     sys,

@@ -99,7 +99,7 @@ func TestMiddlewareOrigin(t *testing.T) {
 	f := setup(t, testConfig())
 	proxied := testConfig()
 	proxied.TrustProxy = true
-	behindProxy := auth.New(f.db.Client, proxied, f.clock.Now)
+	behindProxy := auth.New(f.db, proxied, f.clock.Now)
 	for _, tc := range []struct {
 		name   string
 		svc    *auth.Service

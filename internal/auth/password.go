@@ -56,14 +56,14 @@ func (s *Service) CreateStaff(ctx context.Context, in NewStaff) (*ent.Staff, err
 		return nil, err
 	}
 	sys := system(ctx)
-	exists, err := s.client.Company.Query().Where(company.ID(in.CompanyID)).Exist(sys)
+	exists, err := s.db.Company.Query().Where(company.ID(in.CompanyID)).Exist(sys)
 	if err != nil {
 		return nil, fmt.Errorf("checking company %d: %w", in.CompanyID, err)
 	}
 	if !exists {
 		return nil, apperr.NotFoundf("company %d not found", in.CompanyID)
 	}
-	st, err := s.client.Staff.Create().
+	st, err := s.db.Staff.Create().
 		SetCompanyID(in.CompanyID).
 		SetEmail(email).
 		SetName(name).
@@ -88,7 +88,7 @@ func (s *Service) SetPassword(ctx context.Context, staffID int, password string)
 		return err
 	}
 	sys := system(ctx)
-	return db.WithTx(sys, s.client, func(tx *ent.Tx) error {
+	return s.db.Tx(sys, func(tx *db.Tx) error {
 		err := tx.Staff.UpdateOneID(staffID).
 			SetPasswordHash(hash).SetFailedLogins(0).ClearLockedUntil().
 			Exec(sys)

@@ -34,8 +34,8 @@ const (
 
 // Service applies the card rules.
 type Service struct {
+	db      *db.DB
 	client  *ent.Client
-	dialect string
 	gateway gateway.Gateway
 	sealer  *sealer.Sealer
 	events  events.Publisher
@@ -51,7 +51,7 @@ func New(d *db.DB, gw gateway.Gateway, s *sealer.Sealer, pub events.Publisher, l
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{client: d.Client, dialect: d.Dialect, gateway: gw, sealer: s, events: pub, log: log, now: now}
+	return &Service{db: d, client: d.Client, gateway: gw, sealer: s, events: pub, log: log, now: now}
 }
 
 // Now is the service's clock, for the expiry flags.
@@ -99,7 +99,7 @@ func (s *Service) Add(ctx context.Context, in AddInput) (*ent.CreditCard, error)
 		return nil, err
 	}
 	var card *ent.CreditCard
-	err = db.WithTx(ctx, s.client, func(tx *ent.Tx) error {
+	err = s.db.Tx(ctx, func(tx *db.Tx) error {
 		cust, err := s.lockCustomer(ctx, tx, in.CustomerID)
 		if err != nil {
 			return err
@@ -162,7 +162,7 @@ func (s *Service) Rename(ctx context.Context, id int, description string) (*ent.
 		return nil, err
 	}
 	var card *ent.CreditCard
-	err = db.WithTx(ctx, s.client, func(tx *ent.Tx) error {
+	err = s.db.Tx(ctx, func(tx *db.Tx) error {
 		old, err := tx.CreditCard.Get(ctx, id)
 		if err != nil {
 			return err
@@ -189,7 +189,7 @@ func (s *Service) Delete(ctx context.Context, id int) (newPrimary *ent.CreditCar
 		return nil, err
 	}
 	var card *ent.CreditCard
-	err = db.WithTx(ctx, s.client, func(tx *ent.Tx) error {
+	err = s.db.Tx(ctx, func(tx *db.Tx) error {
 		if card, err = s.lockCard(ctx, tx, id); err != nil {
 			return err
 		}
@@ -232,7 +232,7 @@ func (s *Service) SetPrimary(ctx context.Context, id int) (*ent.CreditCard, erro
 	}
 	var card *ent.CreditCard
 	changed := false
-	err := db.WithTx(ctx, s.client, func(tx *ent.Tx) (err error) {
+	err := s.db.Tx(ctx, func(tx *db.Tx) (err error) {
 		if card, err = s.lockCard(ctx, tx, id); err != nil {
 			return err
 		}
@@ -278,16 +278,16 @@ func (s *Service) authorize(ctx context.Context, e audit.Entry) error {
 
 // lockCustomer loads the customer and serializes card changes for it: a row
 // lock on PostgreSQL; on SQLite every write transaction is already exclusive.
-func (s *Service) lockCustomer(ctx context.Context, tx *ent.Tx, id int) (*ent.Customer, error) {
+func (s *Service) lockCustomer(ctx context.Context, tx *db.Tx, id int) (*ent.Customer, error) {
 	q := tx.Customer.Query().Where(customer.ID(id))
-	if s.dialect == dialect.Postgres {
+	if s.db.Dialect == dialect.Postgres {
 		q.ForUpdate()
 	}
 	return q.Only(ctx)
 }
 
 // lockCard loads a card after locking its customer, so the card read is current.
-func (s *Service) lockCard(ctx context.Context, tx *ent.Tx, id int) (*ent.CreditCard, error) {
+func (s *Service) lockCard(ctx context.Context, tx *db.Tx, id int) (*ent.CreditCard, error) {
 	c, err := tx.CreditCard.Get(ctx, id)
 	if err != nil {
 		return nil, err
@@ -299,7 +299,7 @@ func (s *Service) lockCard(ctx context.Context, tx *ent.Tx, id int) (*ent.Credit
 }
 
 // promoteNewest makes the newest unexpired card primary, if there is one.
-func (s *Service) promoteNewest(ctx context.Context, tx *ent.Tx, customerID int) (*ent.CreditCard, error) {
+func (s *Service) promoteNewest(ctx context.Context, tx *db.Tx, customerID int) (*ent.CreditCard, error) {
 	cs, err := tx.CreditCard.Query().Where(creditcard.CustomerID(customerID)).
 		Order(ent.Desc(creditcard.FieldCreatedAt), ent.Desc(creditcard.FieldID)).All(ctx)
 	if err != nil {

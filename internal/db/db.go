@@ -25,6 +25,7 @@ type DB struct {
 	*ent.Client
 	SQL     *sql.DB
 	Dialect string // dialect.SQLite or dialect.Postgres
+	opts    []ent.Option
 }
 
 // IsPostgres reports whether url names a PostgreSQL database.
@@ -68,7 +69,7 @@ func Open(url string, opts ...ent.Option) (*DB, error) {
 	}
 	drv := entsql.OpenDB(dia, sqlDB)
 	client := ent.NewClient(append([]ent.Option{ent.Driver(drv)}, opts...)...)
-	return &DB{Client: client, SQL: sqlDB, Dialect: dia}, nil
+	return &DB{Client: client, SQL: sqlDB, Dialect: dia, opts: opts}, nil
 }
 
 // Migrate brings the schema up to date. It is additive: nothing is dropped.
@@ -88,27 +89,48 @@ func (d *DB) Migrate(ctx context.Context) error {
 // Close closes the database.
 func (d *DB) Close() error { return d.Client.Close() }
 
-// WithTx runs fn in a transaction, committing when fn returns nil and
-// rolling back on an error or a panic.
-func WithTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) (err error) {
-	tx, err := client.Tx(ctx)
+// Tx is one database transaction, reachable both through ent and as the
+// *sql.Tx underneath, so that other libraries (the job queue) can write in it.
+type Tx struct {
+	*ent.Client
+	SQL *sql.Tx
+}
+
+// Tx runs fn in a transaction, committing when fn returns nil and rolling
+// back on an error or a panic.
+func (d *DB) Tx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	sqlTx, err := d.SQL.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("starting transaction: %w", err)
 	}
+	drv := inTx{entsql.NewDriver(d.Dialect, entsql.Conn{ExecQuerier: sqlTx})}
+	tx := &Tx{Client: ent.NewClient(append([]ent.Option{ent.Driver(drv)}, d.opts...)...), SQL: sqlTx}
 	defer func() {
 		if p := recover(); p != nil {
-			_ = tx.Rollback()
+			_ = sqlTx.Rollback()
 			panic(p)
 		}
 	}()
 	if err := fn(tx); err != nil {
-		if rerr := tx.Rollback(); rerr != nil {
+		if rerr := sqlTx.Rollback(); rerr != nil {
 			return fmt.Errorf("%w (rollback: %v)", err, rerr)
 		}
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("committing: %w", err)
 	}
 	return nil
 }
+
+// inTx runs ent on an open *sql.Tx: what ent opens as a nested transaction
+// (for multi-statement writes) is that same transaction.
+type inTx struct{ dialect.Driver }
+
+func (d inTx) Tx(context.Context) (dialect.Tx, error) { return dialect.NopTx(d.Driver), nil }
+
+func (d inTx) BeginTx(context.Context, *sql.TxOptions) (dialect.Tx, error) {
+	return dialect.NopTx(d.Driver), nil
+}
+
+func (inTx) Close() error { return nil }

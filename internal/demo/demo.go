@@ -112,7 +112,7 @@ func Seed(ctx context.Context, d *db.DB, authSvc *auth.Service, gw *sandbox.Gate
 	}
 
 	var companyID int
-	err = db.WithTx(ctx, d.Client, func(tx *ent.Tx) error {
+	err = d.Tx(ctx, func(tx *db.Tx) error {
 		var err error
 		companyID, err = createCompany(ctx, tx, d.Dialect, plan, vaulted, seal, now)
 		return err
@@ -136,9 +136,9 @@ func Seed(ctx context.Context, d *db.DB, authSvc *auth.Service, gw *sandbox.Gate
 var errAlreadySeeded = errors.New("demo company already exists")
 
 // createCompany writes the company, its customers and their cards in tx.
-func createCompany(ctx context.Context, tx *ent.Tx, dia string, plan []*customerPlan, vaulted map[*cardPlan]gateway.Card, seal *sealer.Sealer, now time.Time) (int, error) {
+func createCompany(ctx context.Context, tx *db.Tx, dia string, plan []*customerPlan, vaulted map[*cardPlan]gateway.Card, seal *sealer.Sealer, now time.Time) (int, error) {
 	if dia == dialect.Postgres {
-		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(seedLockKey)); err != nil {
+		if _, err := tx.SQL.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(seedLockKey)); err != nil {
 			return 0, fmt.Errorf("locking the demo seed: %w", err)
 		}
 	}

@@ -49,7 +49,7 @@ func newEnv(t *testing.T) env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return env{d: d, auth: auth.New(d.Client, cfg, nil), gw: gw, seal: seal, now: time.Now().UTC()}
+	return env{d: d, auth: auth.New(d, cfg, nil), gw: gw, seal: seal, now: time.Now().UTC()}
 }
 
 func (e env) seed(t *testing.T) *Result {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -59,7 +60,7 @@ func New(cfg Config, d Deps) http.Handler {
 		AllowedMethods: []string{http.MethodPost, http.MethodOptions},
 		AllowedHeaders: []string{"Authorization", "Content-Type"},
 		MaxAge:         600,
-	}).Handler(limitBody(cfg.MaxBodyBytes, auth.Middleware(d.Resolver.Auth, d.Log)(GraphQL(cfg, d.Resolver))))
+	}).Handler(jsonPostOnly(limitBody(cfg.MaxBodyBytes, auth.Middleware(d.Resolver.Auth, d.Log)(GraphQL(cfg, d.Resolver)))))
 	mux.Handle("/query", api)
 	if d.Sandbox != nil {
 		mux.Handle("/sandbox/", http.StripPrefix("/sandbox", d.Sandbox))
@@ -109,14 +110,37 @@ func (panicError) Error() string { return "internal error" }
 
 var errPanic = panicError{}
 
+// jsonPostOnly answers anything but a JSON POST with a coded error: the only
+// transport is POST, and refusing other content types keeps cross-site
+// "simple requests" (forms, text/plain) from ever reaching a resolver.
+func jsonPostOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		switch {
+		case r.Method != http.MethodPost:
+			w.Header().Set("Allow", http.MethodPost)
+			writeError(w, http.StatusMethodNotAllowed, "send GraphQL requests as POST", "method")
+		case mt != "application/json":
+			writeError(w, http.StatusUnsupportedMediaType, "send GraphQL requests as application/json", "body")
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+// writeError writes a GraphQL-shaped BAD_USER_INPUT error.
+func writeError(w http.ResponseWriter, status int, message, field string) {
+	writeJSON(w, status, map[string]any{"errors": []map[string]any{{
+		"message":    message,
+		"extensions": map[string]string{"code": "BAD_USER_INPUT", "field": field},
+	}}})
+}
+
 // limitBody refuses bodies over max with 413 and a GraphQL-shaped error.
 func limitBody(max int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > max {
-			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"errors": []map[string]any{{
-				"message":    "the request body is too large",
-				"extensions": map[string]string{"code": "BAD_USER_INPUT", "field": "body"},
-			}}})
+			writeError(w, http.StatusRequestEntityTooLarge, "the request body is too large", "body")
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, max)
