@@ -38,7 +38,7 @@ type Service struct {
 	client  *ent.Client
 	gateway gateway.Gateway
 	sealer  *sealer.Sealer
-	events  events.Publisher
+	events  events.Broker
 	log     *slog.Logger
 	now     func() time.Time
 }
@@ -47,7 +47,7 @@ type Service struct {
 const GatewayTokenPurpose = "credit_card.gateway_token"
 
 // New returns a Service. Gateway tokens are stored sealed with s. now may be nil (time.Now).
-func New(d *db.DB, gw gateway.Gateway, s *sealer.Sealer, pub events.Publisher, log *slog.Logger, now func() time.Time) *Service {
+func New(d *db.DB, gw gateway.Gateway, s *sealer.Sealer, pub events.Broker, log *slog.Logger, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
@@ -140,14 +140,16 @@ func (s *Service) Add(ctx context.Context, in AddInput) (*ent.CreditCard, error)
 		}
 		entry.SubjectType, entry.SubjectID = "CreditCard", card.ID
 		entry.Details = map[string]any{"card": Display(card), "primary": primary, "source": string(in.Source)}
-		return audit.Record(ctx, tx, entry)
+		if err := audit.Record(ctx, tx, entry); err != nil {
+			return err
+		}
+		return s.publish(ctx, tx, card, card.ID, events.Added)
 	})
 	if err != nil {
 		// Nothing was saved: do not leave the stored card behind at the gateway.
 		s.deleteAtGateway(ctx, 0, saved.Token)
 		return nil, s.clientError(err, "customer")
 	}
-	s.events.PublishCard(ctx, events.CardEvent{CompanyID: card.CompanyID, CustomerID: card.CustomerID, CardID: card.ID, Kind: events.Added})
 	return card, nil
 }
 
@@ -172,12 +174,14 @@ func (s *Service) Rename(ctx context.Context, id int, description string) (*ent.
 		}
 		entry.CustomerID = card.CustomerID
 		entry.Details = map[string]any{"card": Display(card), "from": old.Description, "to": desc}
-		return audit.Record(ctx, tx, entry)
+		if err := audit.Record(ctx, tx, entry); err != nil {
+			return err
+		}
+		return s.publish(ctx, tx, card, card.ID, events.Updated)
 	})
 	if err != nil {
 		return nil, s.clientError(err, "credit card")
 	}
-	s.events.PublishCard(ctx, events.CardEvent{CompanyID: card.CompanyID, CustomerID: card.CustomerID, CardID: card.ID, Kind: events.Updated})
 	return card, nil
 }
 
@@ -206,7 +210,15 @@ func (s *Service) Delete(ctx context.Context, id int) (newPrimary *ent.CreditCar
 			}
 		}
 		entry.CustomerID, entry.Details = card.CustomerID, details
-		return audit.Record(ctx, tx, entry)
+		if err := audit.Record(ctx, tx, entry); err != nil {
+			return err
+		}
+		if newPrimary != nil {
+			if err := s.publish(ctx, tx, card, newPrimary.ID, events.PrimaryChanged); err != nil {
+				return err
+			}
+		}
+		return s.publish(ctx, tx, card, card.ID, events.Deleted)
 	})
 	if err != nil {
 		return nil, s.clientError(err, "credit card")
@@ -215,10 +227,6 @@ func (s *Service) Delete(ctx context.Context, id int) (newPrimary *ent.CreditCar
 		s.log.ErrorContext(ctx, "cannot open a deleted card's gateway token; it stays at the gateway", "card_id", card.ID, "err", err)
 	} else {
 		s.deleteAtGateway(ctx, card.ID, token)
-	}
-	s.events.PublishCard(ctx, events.CardEvent{CompanyID: card.CompanyID, CustomerID: card.CustomerID, CardID: card.ID, Kind: events.Deleted})
-	if newPrimary != nil {
-		s.events.PublishCard(ctx, events.CardEvent{CompanyID: card.CompanyID, CustomerID: card.CustomerID, CardID: newPrimary.ID, Kind: events.PrimaryChanged})
 	}
 	return newPrimary, nil
 }
@@ -231,7 +239,6 @@ func (s *Service) SetPrimary(ctx context.Context, id int) (*ent.CreditCard, erro
 		return nil, err
 	}
 	var card *ent.CreditCard
-	changed := false
 	err := s.db.Tx(ctx, func(tx *db.Tx) (err error) {
 		if card, err = s.lockCard(ctx, tx, id); err != nil {
 			return err
@@ -249,17 +256,22 @@ func (s *Service) SetPrimary(ctx context.Context, id int) (*ent.CreditCard, erro
 		if card, err = card.Update().SetIsPrimary(true).Save(ctx); err != nil {
 			return fmt.Errorf("setting primary: %w", err)
 		}
-		changed = true
 		entry.CustomerID, entry.Details = card.CustomerID, map[string]any{"card": Display(card)}
-		return audit.Record(ctx, tx, entry)
+		if err := audit.Record(ctx, tx, entry); err != nil {
+			return err
+		}
+		return s.publish(ctx, tx, card, card.ID, events.PrimaryChanged)
 	})
 	if err != nil {
 		return nil, s.clientError(err, "credit card")
 	}
-	if changed {
-		s.events.PublishCard(ctx, events.CardEvent{CompanyID: card.CompanyID, CustomerID: card.CustomerID, CardID: card.ID, Kind: events.PrimaryChanged})
-	}
 	return card, nil
+}
+
+// publish tells subscribers about a change to one of c's customer's cards
+// once tx commits.
+func (s *Service) publish(ctx context.Context, tx *db.Tx, c *ent.CreditCard, id int, kind events.Kind) error {
+	return s.events.Publish(ctx, tx, events.Event{Topic: events.Cards, CompanyID: c.CompanyID, CustomerID: c.CustomerID, ID: id, Kind: kind})
 }
 
 // authorize answers UNAUTHENTICATED or FORBIDDEN (auditing the denial)

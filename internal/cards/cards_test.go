@@ -189,13 +189,13 @@ func TestEventsFollowCommitsOnly(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sub := f.broker.SubscribeCards(ctx, f.customer.ID)
+	sub := f.broker.Subscribe(ctx, events.Cards, f.customer.ID)
 
 	c, err := f.svc.Add(f.staff, cards.AddInput{CustomerID: f.customer.ID, PaymentToken: f.token(t, "4242424242424242")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := <-sub; e.Kind != events.Added || e.CardID != c.ID || e.CustomerID != f.customer.ID {
+	if e := <-sub; e.Kind != events.Added || e.ID != c.ID || e.CustomerID != f.customer.ID {
 		t.Fatalf("event %+v, want ADDED for card %d", e, c.ID)
 	}
 	// A refused duplicate rolls back: no event.

@@ -93,8 +93,12 @@ func (d *DB) Close() error { return d.Client.Close() }
 // *sql.Tx underneath, so that other libraries (the job queue) can write in it.
 type Tx struct {
 	*ent.Client
-	SQL *sql.Tx
+	SQL      *sql.Tx
+	onCommit []func()
 }
+
+// OnCommit runs f after the transaction commits, and never if it rolls back.
+func (tx *Tx) OnCommit(f func()) { tx.onCommit = append(tx.onCommit, f) }
 
 // Tx runs fn in a transaction, committing when fn returns nil and rolling
 // back on an error or a panic.
@@ -119,6 +123,9 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("committing: %w", err)
+	}
+	for _, f := range tx.onCommit {
+		f()
 	}
 	return nil
 }

@@ -1,14 +1,26 @@
-// Package events tells open screens that something changed. Publishers call
-// it only after their transaction commits; payloads are ids and kinds, and
+// Package events tells open screens that something changed. Events go out
+// only when the writing transaction commits; payloads are ids and kinds, and
 // subscribers load the rest through privacy-checked queries.
 package events
 
 import (
 	"context"
 	"sync"
+
+	"cardfile/internal/db"
 )
 
-// Kind is what happened to a card.
+// Topic is what changed.
+type Topic string
+
+// The topics.
+const (
+	Cards    Topic = "cards"
+	Requests Topic = "requests"
+)
+
+// Kind is what happened: for cards one of the constants below, for card
+// requests the request's new status.
 type Kind string
 
 // The card event kinds of DESIGN.md §4.
@@ -19,69 +31,85 @@ const (
 	PrimaryChanged Kind = "PRIMARY_CHANGED"
 )
 
-// CardEvent says that a customer's card changed.
-type CardEvent struct {
-	CompanyID  int
-	CustomerID int
-	CardID     int
-	Kind       Kind
+// Event says that one of a customer's cards or card requests changed.
+type Event struct {
+	Topic      Topic `json:"t"`
+	CompanyID  int   `json:"co"`
+	CustomerID int   `json:"cu"`
+	ID         int   `json:"id"`
+	Kind       Kind  `json:"k"`
 }
 
-// Publisher is told about committed changes.
-type Publisher interface {
-	PublishCard(ctx context.Context, e CardEvent)
-}
-
-// Broker publishes and subscribes.
+// Broker publishes committed changes and delivers them to subscribers.
 type Broker interface {
-	Publisher
-	// SubscribeCards delivers a customer's card events until ctx ends.
-	SubscribeCards(ctx context.Context, customerID int) <-chan CardEvent
+	// Publish sends e when tx commits; a rolled-back transaction sends nothing.
+	Publish(ctx context.Context, tx *db.Tx, e Event) error
+	// Subscribe delivers a customer's events on topic until ctx ends, then
+	// closes the channel.
+	Subscribe(ctx context.Context, topic Topic, customerID int) <-chan Event
 }
-
-// Local is the in-process broker, for a single process (the SQLite default).
-type Local struct {
-	mu   sync.Mutex
-	subs map[int]map[chan CardEvent]struct{}
-}
-
-// NewLocal returns an in-process broker.
-func NewLocal() *Local { return &Local{subs: map[int]map[chan CardEvent]struct{}{}} }
 
 // subscriberBuffer is how many events a slow subscriber may fall behind
 // before it misses some; a reconnecting client refetches.
 const subscriberBuffer = 16
 
-// PublishCard delivers e to the customer's subscribers without ever blocking.
-func (b *Local) PublishCard(_ context.Context, e CardEvent) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for ch := range b.subs[e.CustomerID] {
+type key struct {
+	topic      Topic
+	customerID int
+}
+
+// Fanout delivers events to this process's subscribers, never blocking the
+// sender. Every broker uses one.
+type Fanout struct {
+	mu   sync.Mutex
+	subs map[key]map[chan Event]struct{}
+}
+
+// Deliver hands e to its subscribers; a subscriber whose buffer is full misses it.
+func (f *Fanout) Deliver(e Event) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for ch := range f.subs[key{e.Topic, e.CustomerID}] {
 		select {
 		case ch <- e:
-		default: // a slow subscriber never blocks the publisher
+		default: // a slow subscriber never blocks the sender
 		}
 	}
 }
 
-// SubscribeCards delivers the customer's card events until ctx ends.
-func (b *Local) SubscribeCards(ctx context.Context, customerID int) <-chan CardEvent {
-	ch := make(chan CardEvent, subscriberBuffer)
-	b.mu.Lock()
-	if b.subs[customerID] == nil {
-		b.subs[customerID] = map[chan CardEvent]struct{}{}
+// Subscribe delivers the customer's events on topic until ctx ends.
+func (f *Fanout) Subscribe(ctx context.Context, topic Topic, customerID int) <-chan Event {
+	k := key{topic, customerID}
+	ch := make(chan Event, subscriberBuffer)
+	f.mu.Lock()
+	if f.subs == nil {
+		f.subs = map[key]map[chan Event]struct{}{}
 	}
-	b.subs[customerID][ch] = struct{}{}
-	b.mu.Unlock()
-	go func() {
-		<-ctx.Done()
-		b.mu.Lock()
-		delete(b.subs[customerID], ch)
-		if len(b.subs[customerID]) == 0 {
-			delete(b.subs, customerID)
+	if f.subs[k] == nil {
+		f.subs[k] = map[chan Event]struct{}{}
+	}
+	f.subs[k][ch] = struct{}{}
+	f.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		f.mu.Lock()
+		delete(f.subs[k], ch)
+		if len(f.subs[k]) == 0 {
+			delete(f.subs, k)
 		}
-		b.mu.Unlock()
+		f.mu.Unlock()
 		close(ch)
-	}()
+	})
 	return ch
+}
+
+// Local is the in-process broker, for a single process (the SQLite default).
+type Local struct{ Fanout }
+
+// NewLocal returns an in-process broker.
+func NewLocal() *Local { return &Local{} }
+
+// Publish delivers e after tx commits.
+func (b *Local) Publish(_ context.Context, tx *db.Tx, e Event) error {
+	tx.OnCommit(func() { b.Deliver(e) })
+	return nil
 }

@@ -13,14 +13,14 @@ func TestLocalBrokerDeliversPerCustomerAndNeverBlocks(t *testing.T) {
 	b := NewLocal()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	reader := b.SubscribeCards(ctx, 1)
-	slow := b.SubscribeCards(ctx, 1) // never read
-	other := b.SubscribeCards(ctx, 2)
+	reader := b.Subscribe(ctx, Cards, 1)
+	slow := b.Subscribe(ctx, Cards, 1) // never read
+	other := b.Subscribe(ctx, Cards, 2)
 
 	published := make(chan struct{})
 	go func() {
 		for i := range 10 * subscriberBuffer {
-			b.PublishCard(ctx, CardEvent{CustomerID: 1, CardID: i, Kind: Added})
+			b.Deliver(Event{Topic: Cards, CustomerID: 1, ID: i, Kind: Added})
 		}
 		close(published)
 	}()
@@ -35,12 +35,12 @@ func TestLocalBrokerDeliversPerCustomerAndNeverBlocks(t *testing.T) {
 	for range subscriberBuffer {
 		<-reader
 	}
-	b.PublishCard(ctx, CardEvent{CustomerID: 1, CardID: 999, Kind: Deleted})
-	if e := <-reader; e.CardID != 999 || e.Kind != Deleted {
+	b.Deliver(Event{Topic: Cards, CustomerID: 1, ID: 999, Kind: Deleted})
+	if e := <-reader; e.ID != 999 || e.Kind != Deleted {
 		t.Fatalf("after catching up the reader got %+v", e)
 	}
 	cancel()
-	for _, ch := range []<-chan CardEvent{reader, slow, other} {
+	for _, ch := range []<-chan Event{reader, slow, other} {
 		for range ch { // each closes once the context ends
 		}
 	}
