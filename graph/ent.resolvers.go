@@ -27,6 +27,17 @@ func (r *customerResolver) CreditCards(ctx context.Context, obj *ent.Customer) (
 	return sorted, nil
 }
 
+// CardRequests is the resolver for the cardRequests field.
+func (r *customerResolver) CardRequests(ctx context.Context, obj *ent.Customer) ([]*ent.CardRequest, error) {
+	rs, err := obj.CardRequests(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sorted := slices.Clone(rs)
+	slices.SortStableFunc(sorted, func(a, b *ent.CardRequest) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	return sorted, nil
+}
+
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id int) (ent.Noder, error) {
 	n, err := r.DB.Noder(ctx, id)

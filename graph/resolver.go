@@ -8,14 +8,18 @@ import (
 	"cardfile/internal/auth"
 	"cardfile/internal/cards"
 	"cardfile/internal/db"
+	"cardfile/internal/events"
 	"cardfile/internal/gateway"
+	"cardfile/internal/requests"
 )
 
 // Resolver holds the dependencies every resolver may use.
 type Resolver struct {
-	DB      *db.DB
-	Auth    *auth.Service
-	Cards   *cards.Service
-	Gateway gateway.Gateway
-	Log     *slog.Logger
+	DB       *db.DB
+	Auth     *auth.Service
+	Cards    *cards.Service
+	Requests *requests.Service
+	Gateway  gateway.Gateway
+	Events   events.Broker
+	Log      *slog.Logger
 }

@@ -18,6 +18,8 @@ type config struct {
 	Gateway        string
 	Demo           bool
 	LogLevel       string
+	SMTPURL        string
+	MailFrom       string
 	ShutdownGrace  time.Duration
 }
 
@@ -37,6 +39,8 @@ func loadConfig() config {
 		Gateway:        env("CARDFILE_GATEWAY", "sandbox"),
 		Demo:           os.Getenv("CARDFILE_DEMO") == "1",
 		LogLevel:       env("CARDFILE_LOG_LEVEL", "info"),
+		SMTPURL:        os.Getenv("CARDFILE_SMTP_URL"),
+		MailFrom:       env("CARDFILE_MAIL_FROM", "cardfile <no-reply@localhost>"),
 		ShutdownGrace:  10 * time.Second,
 	}
 }

@@ -33,8 +33,9 @@ Usage:
 
 Configuration (environment): CARDFILE_DATABASE_URL or DATABASE_URL (default data/cardfile.db;
 a postgres:// URL selects PostgreSQL), CARDFILE_ADDR, CARDFILE_PUBLIC_URL,
-CARDFILE_ALLOWED_ORIGINS, CARDFILE_GATEWAY (sandbox), CARDFILE_DEV=1, CARDFILE_DEMO=1,
-CARDFILE_LOG_LEVEL (debug, info, warn, error).
+CARDFILE_ALLOWED_ORIGINS, CARDFILE_GATEWAY (sandbox), CARDFILE_SMTP_URL (smtp:// or smtps://;
+unset: emails go to the outbox, listed at /dev/outbox in dev mode), CARDFILE_MAIL_FROM,
+CARDFILE_TOKEN_KEY, CARDFILE_DEV=1, CARDFILE_DEMO=1, CARDFILE_LOG_LEVEL (debug, info, warn, error).
 `
 
 func main() {
@@ -90,6 +91,8 @@ func open(ctx context.Context, cfg config, log *slog.Logger) (*app.App, error) {
 		Server:      sc,
 		Log:         log,
 		TokenKey:    key,
+		SMTPURL:     cfg.SMTPURL,
+		MailFrom:    cfg.MailFrom,
 	})
 }
 

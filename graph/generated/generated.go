@@ -10,6 +10,7 @@ import (
 	"cardfile/ent/creditcard"
 	"cardfile/graph/model"
 	"cardfile/graph/scalar"
+	"cardfile/internal/requests"
 	"cardfile/internal/viewer"
 	"context"
 	"errors"
@@ -41,6 +42,7 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Staff() StaffResolver
+	Subscription() SubscriptionResolver
 }
 
 type DirectiveRoot struct {
@@ -99,6 +101,15 @@ type ComplexityRoot struct {
 		UpdatedAt        func(childComplexity int) int
 	}
 
+	CardRequestForm struct {
+		CompanyName     func(childComplexity int) int
+		CustomerName    func(childComplexity int) int
+		Email           func(childComplexity int) int
+		ExpiresAt       func(childComplexity int) int
+		HostedFieldsURL func(childComplexity int) int
+		Status          func(childComplexity int) int
+	}
+
 	Company struct {
 		CardIntegrationEnabled func(childComplexity int) int
 		Country                func(childComplexity int) int
@@ -127,6 +138,12 @@ type ComplexityRoot struct {
 		Last4          func(childComplexity int) int
 		Source         func(childComplexity int) int
 		UpdatedAt      func(childComplexity int) int
+	}
+
+	CreditCardEvent struct {
+		Card   func(childComplexity int) int
+		CardID func(childComplexity int) int
+		Kind   func(childComplexity int) int
 	}
 
 	Customer struct {
@@ -172,11 +189,15 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AddCreditCard        func(childComplexity int, input model.AddCreditCardInput) int
+		CancelCardRequest    func(childComplexity int, id int) int
 		DeleteCreditCard     func(childComplexity int, id int) int
 		EditCreditCard       func(childComplexity int, id int, input model.EditCreditCardInput) int
 		Login                func(childComplexity int, input model.LoginInput) int
 		Logout               func(childComplexity int) int
+		RequestCard          func(childComplexity int, input model.RequestCardInput) int
+		ResendCardRequest    func(childComplexity int, id int) int
 		SetPrimaryCreditCard func(childComplexity int, id int) int
+		SubmitCardRequest    func(childComplexity int, token string, input model.SubmitCardRequestInput) int
 	}
 
 	PageInfo struct {
@@ -187,11 +208,12 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		CardGateway func(childComplexity int) int
-		Customers   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CustomerOrder, where *ent.CustomerWhereInput) int
-		Node        func(childComplexity int, id int) int
-		Nodes       func(childComplexity int, ids []int) int
-		Viewer      func(childComplexity int) int
+		CardGateway     func(childComplexity int) int
+		CardRequestForm func(childComplexity int, token string) int
+		Customers       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CustomerOrder, where *ent.CustomerWhereInput) int
+		Node            func(childComplexity int, id int) int
+		Nodes           func(childComplexity int, ids []int) int
+		Viewer          func(childComplexity int) int
 	}
 
 	Staff struct {
@@ -206,6 +228,11 @@ type ComplexityRoot struct {
 		Role           func(childComplexity int) int
 		UpdatedAt      func(childComplexity int) int
 	}
+
+	Subscription struct {
+		CardRequestsChanged func(childComplexity int, customerID int) int
+		CreditCardsChanged  func(childComplexity int, customerID int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -219,6 +246,7 @@ type CreditCardResolver interface {
 }
 type CustomerResolver interface {
 	CreditCards(ctx context.Context, obj *ent.Customer) ([]*ent.CreditCard, error)
+	CardRequests(ctx context.Context, obj *ent.Customer) ([]*ent.CardRequest, error)
 
 	PrimaryCreditCard(ctx context.Context, obj *ent.Customer) (*ent.CreditCard, error)
 	CanPayByCard(ctx context.Context, obj *ent.Customer) (*model.CardPaymentEligibility, error)
@@ -226,6 +254,10 @@ type CustomerResolver interface {
 type MutationResolver interface {
 	Login(ctx context.Context, input model.LoginInput) (*model.LoginPayload, error)
 	Logout(ctx context.Context) (bool, error)
+	RequestCard(ctx context.Context, input model.RequestCardInput) (*ent.CardRequest, error)
+	CancelCardRequest(ctx context.Context, id int) (*ent.CardRequest, error)
+	ResendCardRequest(ctx context.Context, id int) (*ent.CardRequest, error)
+	SubmitCardRequest(ctx context.Context, token string, input model.SubmitCardRequestInput) (*requests.Form, error)
 	AddCreditCard(ctx context.Context, input model.AddCreditCardInput) (*ent.CreditCard, error)
 	EditCreditCard(ctx context.Context, id int, input model.EditCreditCardInput) (*ent.CreditCard, error)
 	DeleteCreditCard(ctx context.Context, id int) (*model.DeleteCreditCardPayload, error)
@@ -235,12 +267,17 @@ type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
 	Nodes(ctx context.Context, ids []int) ([]ent.Noder, error)
 	Customers(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CustomerOrder, where *ent.CustomerWhereInput) (*ent.CustomerConnection, error)
+	CardRequestForm(ctx context.Context, token string) (*requests.Form, error)
 	CardGateway(ctx context.Context) (*model.CardGateway, error)
 	Viewer(ctx context.Context) (*ent.Staff, error)
 }
 type StaffResolver interface {
 	Company(ctx context.Context, obj *ent.Staff) (*ent.Company, error)
 	CanManageCards(ctx context.Context, obj *ent.Staff) (bool, error)
+}
+type SubscriptionResolver interface {
+	CreditCardsChanged(ctx context.Context, customerID int) (<-chan *model.CreditCardEvent, error)
+	CardRequestsChanged(ctx context.Context, customerID int) (<-chan *ent.CardRequest, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -471,6 +508,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CardRequest.UpdatedAt(childComplexity), true
 
+	case "CardRequestForm.companyName":
+		if e.ComplexityRoot.CardRequestForm.CompanyName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardRequestForm.CompanyName(childComplexity), true
+	case "CardRequestForm.customerName":
+		if e.ComplexityRoot.CardRequestForm.CustomerName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardRequestForm.CustomerName(childComplexity), true
+	case "CardRequestForm.email":
+		if e.ComplexityRoot.CardRequestForm.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardRequestForm.Email(childComplexity), true
+	case "CardRequestForm.expiresAt":
+		if e.ComplexityRoot.CardRequestForm.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardRequestForm.ExpiresAt(childComplexity), true
+	case "CardRequestForm.hostedFieldsUrl":
+		if e.ComplexityRoot.CardRequestForm.HostedFieldsURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardRequestForm.HostedFieldsURL(childComplexity), true
+	case "CardRequestForm.status":
+		if e.ComplexityRoot.CardRequestForm.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardRequestForm.Status(childComplexity), true
+
 	case "Company.cardIntegrationEnabled":
 		if e.ComplexityRoot.Company.CardIntegrationEnabled == nil {
 			break
@@ -616,6 +690,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CreditCard.UpdatedAt(childComplexity), true
+
+	case "CreditCardEvent.card":
+		if e.ComplexityRoot.CreditCardEvent.Card == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditCardEvent.Card(childComplexity), true
+	case "CreditCardEvent.cardId":
+		if e.ComplexityRoot.CreditCardEvent.CardID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditCardEvent.CardID(childComplexity), true
+	case "CreditCardEvent.kind":
+		if e.ComplexityRoot.CreditCardEvent.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditCardEvent.Kind(childComplexity), true
 
 	case "Customer.active":
 		if e.ComplexityRoot.Customer.Active == nil {
@@ -794,6 +887,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddCreditCard(childComplexity, args["input"].(model.AddCreditCardInput)), true
+	case "Mutation.cancelCardRequest":
+		if e.ComplexityRoot.Mutation.CancelCardRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelCardRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelCardRequest(childComplexity, args["id"].(int)), true
 	case "Mutation.deleteCreditCard":
 		if e.ComplexityRoot.Mutation.DeleteCreditCard == nil {
 			break
@@ -833,6 +937,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Logout(childComplexity), true
+	case "Mutation.requestCard":
+		if e.ComplexityRoot.Mutation.RequestCard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_requestCard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RequestCard(childComplexity, args["input"].(model.RequestCardInput)), true
+	case "Mutation.resendCardRequest":
+		if e.ComplexityRoot.Mutation.ResendCardRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resendCardRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResendCardRequest(childComplexity, args["id"].(int)), true
 	case "Mutation.setPrimaryCreditCard":
 		if e.ComplexityRoot.Mutation.SetPrimaryCreditCard == nil {
 			break
@@ -844,6 +970,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetPrimaryCreditCard(childComplexity, args["id"].(int)), true
+	case "Mutation.submitCardRequest":
+		if e.ComplexityRoot.Mutation.SubmitCardRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_submitCardRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SubmitCardRequest(childComplexity, args["token"].(string), args["input"].(model.SubmitCardRequestInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -876,6 +1013,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.CardGateway(childComplexity), true
+	case "Query.cardRequestForm":
+		if e.ComplexityRoot.Query.CardRequestForm == nil {
+			break
+		}
+
+		args, err := ec.field_Query_cardRequestForm_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CardRequestForm(childComplexity, args["token"].(string)), true
 	case "Query.customers":
 		if e.ComplexityRoot.Query.Customers == nil {
 			break
@@ -978,6 +1126,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Staff.UpdatedAt(childComplexity), true
 
+	case "Subscription.cardRequestsChanged":
+		if e.ComplexityRoot.Subscription.CardRequestsChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_cardRequestsChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.CardRequestsChanged(childComplexity, args["customerId"].(int)), true
+	case "Subscription.creditCardsChanged":
+		if e.ComplexityRoot.Subscription.CreditCardsChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_creditCardsChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.CreditCardsChanged(childComplexity, args["customerId"].(int)), true
+
 	}
 	return 0, false
 }
@@ -998,7 +1169,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CustomerWhereInput", ec.unmarshalInputCustomerWhereInput),
 			graphql.NewInputUnmarshaler("EditCreditCardInput", ec.unmarshalInputEditCreditCardInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
+			graphql.NewInputUnmarshaler("RequestCardInput", ec.unmarshalInputRequestCardInput),
 			graphql.NewInputUnmarshaler("StaffOrder", ec.unmarshalInputStaffOrder),
+			graphql.NewInputUnmarshaler("SubmitCardRequestInput", ec.unmarshalInputSubmitCardRequestInput),
 		)
 	}
 	first := true
@@ -1049,6 +1222,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				Data: buf.Bytes(),
 			}
 		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -1075,6 +1265,77 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../schema/cardrequest.graphqls", Input: `extend type Query {
+  "The customer's card form behind an emailed link. Needs no sign-in; the first visit marks the request OPENED. Every unusable link answers LINK_UNAVAILABLE."
+  cardRequestForm("The token from the link." token: String!): CardRequestForm!
+}
+
+extend type Mutation {
+  "Emails the customer a single-use link, valid for 8 hours, to a page where they enter a card."
+  requestCard(input: RequestCardInput!): CardRequest!
+  "Cancels a pending request; its link stops working."
+  cancelCardRequest("The request." id: ID!): CardRequest!
+  "Revokes the request's link and emails a new one with a new 8-hour window; returns the new request."
+  resendCardRequest("The request to replace." id: ID!): CardRequest!
+  "The customer's submission from the card form. Needs no sign-in; the link works once."
+  submitCardRequest("The token from the link." token: String!, input: SubmitCardRequestInput!): CardRequestForm!
+}
+
+type Subscription {
+  "Every change to the customer's cards, whoever made it."
+  creditCardsChanged("The customer." customerId: ID!): CreditCardEvent!
+  "Every status or delivery change of the customer's card requests."
+  cardRequestsChanged("The customer." customerId: ID!): CardRequest!
+}
+
+"A card request to send."
+input RequestCardInput {
+  "The customer asked for a card."
+  customerId: ID!
+  "Where to send the link."
+  email: String!
+}
+
+"What the customer submits: only the gateway's single-use payment token, never a card number."
+input SubmitCardRequestInput {
+  "The single-use payment token from the gateway's hosted fields."
+  paymentToken: String!
+}
+
+"What the customer's card form shows."
+type CardRequestForm {
+  "The supplier asking for the card."
+  companyName: String!
+  "The customer's name."
+  customerName: String!
+  "Where the link was sent."
+  email: String!
+  "When the link stops working."
+  expiresAt: Time!
+  "The gateway's hosted card fields to load in an iframe."
+  hostedFieldsUrl: String!
+  "PENDING or OPENED while the form can be used; COMPLETED after a submission."
+  status: CardRequestStatus!
+}
+
+"What happened to one of a customer's cards."
+type CreditCardEvent {
+  "What happened."
+  kind: CreditCardEventKind!
+  "The card's id."
+  cardId: ID!
+  "The card as it is now; null when it was deleted."
+  card: CreditCard
+}
+
+"The kinds of card change."
+enum CreditCardEventKind {
+  ADDED
+  UPDATED
+  DELETED
+  PRIMARY_CHANGED
+}
+`, BuiltIn: false},
 	{Name: "../schema/creditcard.graphqls", Input: `extend type Query {
   "The card gateway the viewer's company uses, and where its hosted card fields live."
   cardGateway: CardGateway!
@@ -2045,6 +2306,24 @@ func (ec *executionContext) childFields_CardRequest(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type CardRequest", field.Name)
 }
 
+func (ec *executionContext) childFields_CardRequestForm(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "companyName":
+		return ec.fieldContext_CardRequestForm_companyName(ctx, field)
+	case "customerName":
+		return ec.fieldContext_CardRequestForm_customerName(ctx, field)
+	case "email":
+		return ec.fieldContext_CardRequestForm_email(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_CardRequestForm_expiresAt(ctx, field)
+	case "hostedFieldsUrl":
+		return ec.fieldContext_CardRequestForm_hostedFieldsUrl(ctx, field)
+	case "status":
+		return ec.fieldContext_CardRequestForm_status(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CardRequestForm", field.Name)
+}
+
 func (ec *executionContext) childFields_Company(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2103,6 +2382,18 @@ func (ec *executionContext) childFields_CreditCard(ctx context.Context, field gr
 		return ec.fieldContext_CreditCard_display(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CreditCard", field.Name)
+}
+
+func (ec *executionContext) childFields_CreditCardEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_CreditCardEvent_kind(ctx, field)
+	case "cardId":
+		return ec.fieldContext_CreditCardEvent_cardId(ctx, field)
+	case "card":
+		return ec.fieldContext_CreditCardEvent_card(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreditCardEvent", field.Name)
 }
 
 func (ec *executionContext) childFields_Customer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2403,6 +2694,20 @@ func (ec *executionContext) field_Mutation_addCreditCard_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_cancelCardRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteCreditCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2453,6 +2758,34 @@ func (ec *executionContext) field_Mutation_login_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_requestCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RequestCardInput, error) {
+			return ec.unmarshalNRequestCardInput2cardfileᚋgraphᚋmodelᚐRequestCardInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_resendCardRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setPrimaryCreditCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2467,6 +2800,28 @@ func (ec *executionContext) field_Mutation_setPrimaryCreditCard_args(ctx context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_submitCardRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "token",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["token"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SubmitCardRequestInput, error) {
+			return ec.unmarshalNSubmitCardRequestInput2cardfileᚋgraphᚋmodelᚐSubmitCardRequestInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2478,6 +2833,20 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_cardRequestForm_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "token",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["token"] = arg0
 	return args, nil
 }
 
@@ -2560,6 +2929,34 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["ids"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_cardRequestsChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "customerId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["customerId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_creditCardsChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "customerId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["customerId"] = arg0
 	return args, nil
 }
 
@@ -3491,6 +3888,144 @@ func (ec *executionContext) fieldContext_CardRequest_creditCard(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _CardRequestForm_companyName(ctx context.Context, field graphql.CollectedField, obj *requests.Form) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardRequestForm_companyName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CompanyName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardRequestForm_companyName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardRequestForm", field, false, false, "String")
+}
+
+func (ec *executionContext) _CardRequestForm_customerName(ctx context.Context, field graphql.CollectedField, obj *requests.Form) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardRequestForm_customerName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CustomerName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardRequestForm_customerName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardRequestForm", field, false, false, "String")
+}
+
+func (ec *executionContext) _CardRequestForm_email(ctx context.Context, field graphql.CollectedField, obj *requests.Form) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardRequestForm_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Email, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardRequestForm_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardRequestForm", field, false, false, "String")
+}
+
+func (ec *executionContext) _CardRequestForm_expiresAt(ctx context.Context, field graphql.CollectedField, obj *requests.Form) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardRequestForm_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardRequestForm_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardRequestForm", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CardRequestForm_hostedFieldsUrl(ctx context.Context, field graphql.CollectedField, obj *requests.Form) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardRequestForm_hostedFieldsUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HostedFieldsURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardRequestForm_hostedFieldsUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardRequestForm", field, false, false, "String")
+}
+
+func (ec *executionContext) _CardRequestForm_status(ctx context.Context, field graphql.CollectedField, obj *requests.Form) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardRequestForm_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v cardrequest.Status) graphql.Marshaler {
+			return ec.marshalNCardRequestStatus2cardfileᚋentᚋcardrequestᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardRequestForm_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardRequestForm", field, false, false, "CardRequestStatus")
+}
+
 func (ec *executionContext) _Company_id(ctx context.Context, field graphql.CollectedField, obj *ent.Company) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4061,6 +4596,84 @@ func (ec *executionContext) fieldContext_CreditCard_display(_ context.Context, f
 	return graphql.NewScalarFieldContext("CreditCard", field, true, true, "String")
 }
 
+func (ec *executionContext) _CreditCardEvent_kind(ctx context.Context, field graphql.CollectedField, obj *model.CreditCardEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditCardEvent_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.CreditCardEventKind) graphql.Marshaler {
+			return ec.marshalNCreditCardEventKind2cardfileᚋgraphᚋmodelᚐCreditCardEventKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditCardEvent_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreditCardEvent", field, false, false, "CreditCardEventKind")
+}
+
+func (ec *executionContext) _CreditCardEvent_cardId(ctx context.Context, field graphql.CollectedField, obj *model.CreditCardEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditCardEvent_cardId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CardID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditCardEvent_cardId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreditCardEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CreditCardEvent_card(ctx context.Context, field graphql.CollectedField, obj *model.CreditCardEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditCardEvent_card(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Card, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CreditCard) graphql.Marshaler {
+			return ec.marshalOCreditCard2ᚖcardfileᚋentᚐCreditCard(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CreditCardEvent_card(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditCardEvent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreditCard(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Customer_id(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4355,7 +4968,7 @@ func (ec *executionContext) _Customer_cardRequests(ctx context.Context, field gr
 			return ec.fieldContext_Customer_cardRequests(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.CardRequests(ctx)
+			return ec.Resolvers.Customer().CardRequests(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.CardRequest) graphql.Marshaler {
@@ -4370,7 +4983,7 @@ func (ec *executionContext) fieldContext_Customer_cardRequests(_ context.Context
 		Object:     "Customer",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: false,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CardRequest(ctx, field)
 		},
@@ -4828,6 +5441,182 @@ func (ec *executionContext) fieldContext_Mutation_logout(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Boolean")
 }
 
+func (ec *executionContext) _Mutation_requestCard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_requestCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RequestCard(ctx, fc.Args["input"].(model.RequestCardInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CardRequest) graphql.Marshaler {
+			return ec.marshalNCardRequest2ᚖcardfileᚋentᚐCardRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_requestCard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CardRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_requestCard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelCardRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelCardRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelCardRequest(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CardRequest) graphql.Marshaler {
+			return ec.marshalNCardRequest2ᚖcardfileᚋentᚐCardRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelCardRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CardRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelCardRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resendCardRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resendCardRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResendCardRequest(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CardRequest) graphql.Marshaler {
+			return ec.marshalNCardRequest2ᚖcardfileᚋentᚐCardRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resendCardRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CardRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resendCardRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_submitCardRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_submitCardRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SubmitCardRequest(ctx, fc.Args["token"].(string), fc.Args["input"].(model.SubmitCardRequestInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *requests.Form) graphql.Marshaler {
+			return ec.marshalNCardRequestForm2ᚖcardfileᚋinternalᚋrequestsᚐForm(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_submitCardRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CardRequestForm(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_submitCardRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_addCreditCard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5228,6 +6017,50 @@ func (ec *executionContext) fieldContext_Query_customers(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_cardRequestForm(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_cardRequestForm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CardRequestForm(ctx, fc.Args["token"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *requests.Form) graphql.Marshaler {
+			return ec.marshalNCardRequestForm2ᚖcardfileᚋinternalᚋrequestsᚐForm(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_cardRequestForm(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CardRequestForm(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_cardRequestForm_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_cardGateway(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5605,6 +6438,94 @@ func (ec *executionContext) _Staff_canManageCards(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_Staff_canManageCards(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Staff", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Subscription_creditCardsChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_creditCardsChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().CreditCardsChanged(ctx, fc.Args["customerId"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreditCardEvent) graphql.Marshaler {
+			return ec.marshalNCreditCardEvent2ᚖcardfileᚋgraphᚋmodelᚐCreditCardEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_creditCardsChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreditCardEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_creditCardsChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_cardRequestsChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_cardRequestsChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().CardRequestsChanged(ctx, fc.Args["customerId"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CardRequest) graphql.Marshaler {
+			return ec.marshalNCardRequest2ᚖcardfileᚋentᚐCardRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_cardRequestsChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CardRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_cardRequestsChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -7855,6 +8776,55 @@ func UnmarshalLoginInput(ctx context.Context, raw any) (model.LoginInput, error)
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRequestCardInput(ctx context.Context, obj any) (model.RequestCardInput, error) {
+	var it model.RequestCardInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"customerId", "email"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "customerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerID = data
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRequestCardInput unmarshals raw into the RequestCardInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRequestCardInput(ctx context.Context, raw any) (model.RequestCardInput, error) {
+	var out model.RequestCardInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RequestCardInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputStaffOrder(ctx context.Context, obj any) (ent.StaffOrder, error) {
 	var it ent.StaffOrder
 	if obj == nil {
@@ -7905,6 +8875,48 @@ func (ec *executionContext) unmarshalInputStaffOrder(ctx context.Context, obj an
 func UnmarshalStaffOrder(ctx context.Context, raw any) (ent.StaffOrder, error) {
 	var out ent.StaffOrder
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "StaffOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSubmitCardRequestInput(ctx context.Context, obj any) (model.SubmitCardRequestInput, error) {
+	var it model.SubmitCardRequestInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"paymentToken"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "paymentToken":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentToken"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentToken = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSubmitCardRequestInput unmarshals raw into the SubmitCardRequestInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSubmitCardRequestInput(ctx context.Context, raw any) (model.SubmitCardRequestInput, error) {
+	var out model.SubmitCardRequestInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SubmitCardRequestInput", raw, &out)
 	return out, err
 }
 
@@ -8302,6 +9314,64 @@ func (ec *executionContext) _CardRequest(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var cardRequestFormImplementors = []string{"CardRequestForm"}
+
+func (ec *executionContext) _CardRequestForm(ctx context.Context, sel ast.SelectionSet, obj *requests.Form) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cardRequestFormImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CardRequestForm")
+		case "companyName":
+			out.Values[i] = ec._CardRequestForm_companyName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "customerName":
+			out.Values[i] = ec._CardRequestForm_customerName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "email":
+			out.Values[i] = ec._CardRequestForm_email(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._CardRequestForm_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hostedFieldsUrl":
+			out.Values[i] = ec._CardRequestForm_hostedFieldsUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._CardRequestForm_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var companyImplementors = []string{"Company", "Node"}
 
 func (ec *executionContext) _Company(ctx context.Context, sel ast.SelectionSet, obj *ent.Company) graphql.Marshaler {
@@ -8466,6 +9536,49 @@ func (ec *executionContext) _CreditCard(ctx context.Context, sel ast.SelectionSe
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._CreditCard_display(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var creditCardEventImplementors = []string{"CreditCardEvent"}
+
+func (ec *executionContext) _CreditCardEvent(ctx context.Context, sel ast.SelectionSet, obj *model.CreditCardEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, creditCardEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CreditCardEvent")
+		case "kind":
+			out.Values[i] = ec._CreditCardEvent_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cardId":
+			out.Values[i] = ec._CreditCardEvent_cardId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "card":
+			out.Values[i] = ec._CreditCardEvent_card(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -8791,6 +9904,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "requestCard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_requestCard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelCardRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelCardRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resendCardRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resendCardRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "submitCardRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_submitCardRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "addCreditCard":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_addCreditCard(ctx, field)
@@ -8921,6 +10062,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_customers(ctx, field)
 				})
+		case "cardRequestForm":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_cardRequestForm(ctx, field)
+				})
 		case "cardGateway":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -9042,6 +10189,28 @@ func (ec *executionContext) _Staff(ctx context.Context, sel ast.SelectionSet, ob
 	}
 
 	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "creditCardsChanged":
+		return ec._Subscription_creditCardsChanged(ctx, fields[0])
+	case "cardRequestsChanged":
+		return ec._Subscription_cardRequestsChanged(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
 }
 
 var __DirectiveImplementors = []string{"__Directive"}
@@ -9501,6 +10670,14 @@ func (ec *executionContext) marshalNCardRequestDeliveryStatus2cardfileᚋentᚋc
 	return v
 }
 
+func (ec *executionContext) marshalNCardRequestForm2ᚖcardfileᚋinternalᚋrequestsᚐForm(ctx context.Context, sel ast.SelectionSet, v *requests.Form) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CardRequestForm!")
+		return graphql.Null
+	}
+	return ec._CardRequestForm(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCardRequestOrderField2ᚖcardfileᚋentᚐCardRequestOrderField(ctx context.Context, v any) (*ent.CardRequestOrderField, error) {
 	var res = new(ent.CardRequestOrderField)
 	err := res.UnmarshalGQL(v)
@@ -9567,6 +10744,24 @@ func (ec *executionContext) unmarshalNCreditCardBrand2cardfileᚋentᚋcreditcar
 }
 
 func (ec *executionContext) marshalNCreditCardBrand2cardfileᚋentᚋcreditcardᚐBrand(ctx context.Context, sel ast.SelectionSet, v creditcard.Brand) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNCreditCardEvent2ᚖcardfileᚋgraphᚋmodelᚐCreditCardEvent(ctx context.Context, sel ast.SelectionSet, v *model.CreditCardEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CreditCardEvent!")
+		return graphql.Null
+	}
+	return ec._CreditCardEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCreditCardEventKind2cardfileᚋgraphᚋmodelᚐCreditCardEventKind(ctx context.Context, v any) (model.CreditCardEventKind, error) {
+	var res model.CreditCardEventKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCreditCardEventKind2cardfileᚋgraphᚋmodelᚐCreditCardEventKind(ctx context.Context, sel ast.SelectionSet, v model.CreditCardEventKind) graphql.Marshaler {
 	return v
 }
 
@@ -9751,6 +10946,11 @@ func (ec *executionContext) marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPag
 	return ec._PageInfo(ctx, sel, &v)
 }
 
+func (ec *executionContext) unmarshalNRequestCardInput2cardfileᚋgraphᚋmodelᚐRequestCardInput(ctx context.Context, v any) (model.RequestCardInput, error) {
+	res, err := ec.unmarshalInputRequestCardInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNStaff2ᚖcardfileᚋentᚐStaff(ctx context.Context, sel ast.SelectionSet, v *ent.Staff) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Staff!")
@@ -9795,6 +10995,11 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNSubmitCardRequestInput2cardfileᚋgraphᚋmodelᚐSubmitCardRequestInput(ctx context.Context, v any) (model.SubmitCardRequestInput, error) {
+	res, err := ec.unmarshalInputSubmitCardRequestInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {

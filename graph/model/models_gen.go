@@ -3,7 +3,11 @@
 package model
 
 import (
+	"bytes"
 	"cardfile/ent"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 )
 
@@ -37,6 +41,16 @@ type CardPaymentEligibility struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// What happened to one of a customer's cards.
+type CreditCardEvent struct {
+	// What happened.
+	Kind CreditCardEventKind `json:"kind"`
+	// The card's id.
+	CardID int `json:"cardId"`
+	// The card as it is now; null when it was deleted.
+	Card *ent.CreditCard `json:"card,omitempty"`
+}
+
 // The result of deleting a card.
 type DeleteCreditCardPayload struct {
 	// The deleted card's id.
@@ -67,4 +81,81 @@ type LoginPayload struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 	// The signed-in staff member.
 	Staff *ent.Staff `json:"staff"`
+}
+
+// A card request to send.
+type RequestCardInput struct {
+	// The customer asked for a card.
+	CustomerID int `json:"customerId"`
+	// Where to send the link.
+	Email string `json:"email"`
+}
+
+// What the customer submits: only the gateway's single-use payment token, never a card number.
+type SubmitCardRequestInput struct {
+	// The single-use payment token from the gateway's hosted fields.
+	PaymentToken string `json:"paymentToken"`
+}
+
+type Subscription struct {
+}
+
+// The kinds of card change.
+type CreditCardEventKind string
+
+const (
+	CreditCardEventKindAdded          CreditCardEventKind = "ADDED"
+	CreditCardEventKindUpdated        CreditCardEventKind = "UPDATED"
+	CreditCardEventKindDeleted        CreditCardEventKind = "DELETED"
+	CreditCardEventKindPrimaryChanged CreditCardEventKind = "PRIMARY_CHANGED"
+)
+
+var AllCreditCardEventKind = []CreditCardEventKind{
+	CreditCardEventKindAdded,
+	CreditCardEventKindUpdated,
+	CreditCardEventKindDeleted,
+	CreditCardEventKindPrimaryChanged,
+}
+
+func (e CreditCardEventKind) IsValid() bool {
+	switch e {
+	case CreditCardEventKindAdded, CreditCardEventKindUpdated, CreditCardEventKindDeleted, CreditCardEventKindPrimaryChanged:
+		return true
+	}
+	return false
+}
+
+func (e CreditCardEventKind) String() string {
+	return string(e)
+}
+
+func (e *CreditCardEventKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CreditCardEventKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CreditCardEventKind", str)
+	}
+	return nil
+}
+
+func (e CreditCardEventKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CreditCardEventKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CreditCardEventKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

@@ -1,10 +1,11 @@
 // Package app assembles cardfile from its parts: the one place that decides
-// which database, gateway and broker run. The binary and the end-to-end
-// tests both build the server through it.
+// which database, gateway, broker, mailer and job queue run. The binary and
+// the end-to-end tests both build the server through it.
 package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -18,8 +19,14 @@ import (
 	"cardfile/internal/events"
 	"cardfile/internal/gateway"
 	"cardfile/internal/gateway/sandbox"
+	"cardfile/internal/jobs"
+	"cardfile/internal/mail"
+	"cardfile/internal/ratelimit"
+	"cardfile/internal/requests"
 	"cardfile/internal/sealer"
 	"cardfile/internal/server"
+
+	"entgo.io/ent/dialect"
 )
 
 // Options choose the parts.
@@ -31,28 +38,96 @@ type Options struct {
 	Auth        auth.Config
 	Log         *slog.Logger
 	Now         func() time.Time // nil: time.Now
-	// TokenKey seals gateway tokens at rest (sealer.KeySize bytes).
+	// TokenKey seals gateway tokens, link tokens in jobs and outbox bodies (sealer.KeySize bytes).
 	TokenKey []byte
 	// EntOptions are passed to the ent client (tests count statements with them).
 	EntOptions []ent.Option
+	// SMTPURL selects the SMTP mailer (smtp:// or smtps://); empty means the outbox.
+	SMTPURL  string
+	MailFrom string
+	// Jobs tunes the job queue (tests shorten its intervals).
+	Jobs jobs.Options
+	// LinkTTL is how long card-request links work (8 hours when zero).
+	LinkTTL time.Duration
+	// PublicPerMinute limits the public card-form calls per IP (30 when zero).
+	PublicPerMinute int
 }
 
 // App is a running cardfile, minus the listener.
 type App struct {
-	DB      *db.DB
-	Auth    *auth.Service
-	Cards   *cards.Service
-	Gateway gateway.Gateway
-	Sandbox *sandbox.Gateway // nil unless the sandbox gateway runs
-	Events  events.Broker
-	Sealer  *sealer.Sealer
-	Handler http.Handler
-	Log     *slog.Logger
-	Now     func() time.Time
+	DB       *db.DB
+	Auth     *auth.Service
+	Cards    *cards.Service
+	Requests *requests.Service
+	Gateway  gateway.Gateway
+	Sandbox  *sandbox.Gateway // nil unless the sandbox gateway runs
+	Events   events.Broker
+	Jobs     *jobs.Queue
+	Mailer   mail.Mailer
+	Outbox   *mail.Outbox // nil when SMTP is configured
+	Sealer   *sealer.Sealer
+	Handler  http.Handler
+	Log      *slog.Logger
+	Now      func() time.Time
+	closers  []func() error
 }
 
-// New opens the database, migrates it and wires every part.
-func New(ctx context.Context, o Options) (*App, error) {
+// New opens the database, migrates it, wires every part and starts the job queue.
+func New(ctx context.Context, o Options) (_ *App, err error) {
+	o = defaults(o)
+	a := &App{Log: o.Log, Now: o.Now}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if a.Sealer, err = sealer.New(o.TokenKey); err != nil {
+		return nil, err
+	}
+	if a.DB, err = db.Open(o.DatabaseURL, o.EntOptions...); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.DB.Close)
+	if err := a.DB.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.openEvents(ctx, o); err != nil {
+		return nil, err
+	}
+	sandboxHandler, err := a.openGateway(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.openMailer(o); err != nil {
+		return nil, err
+	}
+	if a.Jobs, err = jobs.New(ctx, a.DB, o.Jobs); err != nil {
+		return nil, err
+	}
+	a.Auth = auth.New(a.DB, o.Auth, o.Now)
+	a.Cards = cards.New(a.DB, a.Gateway, a.Sealer, a.Events, o.Log, o.Now)
+	a.Requests = requests.New(a.DB, a.Cards, a.Gateway, a.Events, a.Jobs, a.Mailer, a.Sealer,
+		ratelimit.New(o.PublicPerMinute, o.PublicPerMinute), o.Log, o.Now,
+		requests.Config{PublicURL: o.PublicURL, LinkTTL: o.LinkTTL})
+	if err := a.Jobs.Start(context.WithoutCancel(ctx), a.Requests); err != nil {
+		return nil, fmt.Errorf("starting the job queue: %w", err)
+	}
+	a.closers = append(a.closers, func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return a.Jobs.Stop(sctx)
+	})
+	resolver := &graph.Resolver{DB: a.DB, Auth: a.Auth, Cards: a.Cards, Requests: a.Requests,
+		Gateway: a.Gateway, Events: a.Events, Log: o.Log}
+	deps := server.Deps{Resolver: resolver, Sandbox: sandboxHandler, App: server.Placeholder(o.PublicURL), Log: o.Log}
+	if a.Outbox != nil && o.Server.Dev {
+		deps.Outbox = a.Outbox
+	}
+	a.Handler = server.New(o.Server, deps)
+	return a, nil
+}
+
+func defaults(o Options) Options {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
@@ -63,47 +138,70 @@ func New(ctx context.Context, o Options) (*App, error) {
 		o.Auth = auth.DefaultConfig()
 	}
 	if o.Server.MaxBodyBytes == 0 {
+		dev, origins := o.Server.Dev, o.Server.AllowedOrigins
 		o.Server = server.DefaultConfig()
+		o.Server.Dev, o.Server.AllowedOrigins = dev, origins
 	}
-	seal, err := sealer.New(o.TokenKey)
-	if err != nil {
-		return nil, err
+	if o.PublicPerMinute == 0 {
+		o.PublicPerMinute = 30
 	}
-	d, err := db.Open(o.DatabaseURL, o.EntOptions...)
-	if err != nil {
-		return nil, err
+	if o.Jobs.Log == nil {
+		o.Jobs.Log = o.Log
 	}
-	if err := d.Migrate(ctx); err != nil {
-		d.Close()
-		return nil, err
-	}
-	a := &App{DB: d, Log: o.Log, Now: o.Now, Events: events.NewLocal()}
-	var sandboxHandler http.Handler
-	switch o.Gateway {
-	case "", "sandbox":
-		sb, err := sandbox.New(d.SQL, d.Dialect, o.PublicURL, sandbox.WithClock(o.Now), sandbox.WithLogger(o.Log),
-			sandbox.WithFrameAncestors(append([]string{"'self'"}, o.Server.AllowedOrigins...)))
-		if err != nil {
-			d.Close()
-			return nil, fmt.Errorf("starting the sandbox gateway: %w", err)
-		}
-		a.Gateway, a.Sandbox, sandboxHandler = sb, sb, sb.Handler()
-	default:
-		d.Close()
-		return nil, fmt.Errorf("unknown gateway %q (want sandbox)", o.Gateway)
-	}
-	a.Auth = auth.New(d, o.Auth, o.Now)
-	a.Cards = cards.New(d, a.Gateway, seal, a.Events, o.Log, o.Now)
-	a.Sealer = seal
-	resolver := &graph.Resolver{DB: d, Auth: a.Auth, Cards: a.Cards, Gateway: a.Gateway, Log: o.Log}
-	a.Handler = server.New(o.Server, server.Deps{
-		Resolver: resolver,
-		Sandbox:  sandboxHandler,
-		App:      server.Placeholder(o.PublicURL),
-		Log:      o.Log,
-	})
-	return a, nil
+	return o
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// openEvents picks the broker: LISTEN/NOTIFY across replicas on
+// PostgreSQL, in-process on SQLite (one process owns the file).
+func (a *App) openEvents(ctx context.Context, o Options) error {
+	if a.DB.Dialect != dialect.Postgres {
+		a.Events = events.NewLocal()
+		return nil
+	}
+	pg, err := events.NewPostgres(context.WithoutCancel(ctx), o.DatabaseURL, o.Log)
+	if err != nil {
+		return fmt.Errorf("starting the event listener: %w", err)
+	}
+	a.Events = pg
+	a.closers = append(a.closers, func() error { pg.Close(); return nil })
+	return nil
+}
+
+func (a *App) openGateway(o Options) (http.Handler, error) {
+	switch o.Gateway {
+	case "", "sandbox":
+		sb, err := sandbox.New(a.DB.SQL, a.DB.Dialect, o.PublicURL, sandbox.WithClock(o.Now), sandbox.WithLogger(o.Log),
+			sandbox.WithFrameAncestors(append([]string{"'self'"}, o.Server.AllowedOrigins...)))
+		if err != nil {
+			return nil, fmt.Errorf("starting the sandbox gateway: %w", err)
+		}
+		a.Gateway, a.Sandbox = sb, sb
+		return sb.Handler(), nil
+	default:
+		return nil, fmt.Errorf("unknown gateway %q (want sandbox)", o.Gateway)
+	}
+}
+
+func (a *App) openMailer(o Options) error {
+	if o.SMTPURL == "" {
+		a.Outbox = mail.NewOutbox(a.DB, a.Sealer)
+		a.Mailer = a.Outbox
+		return nil
+	}
+	m, err := mail.NewSMTP(o.SMTPURL, o.MailFrom)
+	if err != nil {
+		return fmt.Errorf("configuring SMTP: %w", err)
+	}
+	a.Mailer = m
+	return nil
+}
+
+// Close stops the job queue and the event listener and closes the database.
+func (a *App) Close() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
+	}
+	a.closers = nil
+	return errors.Join(errs...)
+}

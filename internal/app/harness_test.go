@@ -23,8 +23,10 @@ import (
 	"cardfile/internal/auth"
 	"cardfile/internal/db/dbtest"
 	"cardfile/internal/gateway/sandbox"
+	"cardfile/internal/jobs"
 	"cardfile/internal/viewer"
 
+	"github.com/riverqueue/river/rivertype"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -82,6 +84,7 @@ func newHarness(t testing.TB, opts ...func(*app.Options)) *harness {
 		Now:         h.clock.Now,
 		TokenKey:    key,
 		Auth:        ac,
+		Jobs:        jobs.Options{PollInterval: 20 * time.Millisecond, RetryPolicy: quickRetry{}},
 	}
 	for _, f := range opts {
 		f(&o)
@@ -230,4 +233,13 @@ func (h *harness) snapshot() string {
 	lines = append(lines, fmt.Sprintf("audit events %d", n))
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
+}
+
+// quickRetry retries failed jobs after 50 ms, so retry tests take moments.
+type quickRetry struct{}
+
+func (quickRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(50 * time.Millisecond) }
+
+func withPublicRate(perMinute int) func(*app.Options) {
+	return func(o *app.Options) { o.PublicPerMinute = perMinute }
 }

@@ -1,4 +1,4 @@
-// Package audit writes the audit trail: every card change in the same
+// Package audit writes the audit trail: every change in the same
 // transaction as the change, and every denied attempt on its own.
 package audit
 
@@ -24,13 +24,35 @@ type Entry struct {
 	Details     map[string]any
 }
 
-// Record writes e inside tx as the viewer's act.
+// Actor is who acted: a staff member, or a customer through an emailed link.
+type Actor struct {
+	Kind      auditevent.ActorKind
+	CompanyID int
+	StaffID   int // 0 unless Kind is STAFF
+}
+
+// Staff is the signed-in staff member as an actor.
+func Staff(v *viewer.Staff) Actor {
+	return Actor{Kind: auditevent.ActorKindSTAFF, CompanyID: v.CompanyID, StaffID: v.StaffID}
+}
+
+// Customer is a company's customer acting through a card-request link.
+func Customer(companyID int) Actor {
+	return Actor{Kind: auditevent.ActorKindCUSTOMER, CompanyID: companyID}
+}
+
+// Record writes e inside tx as the signed-in staff member's act.
 func Record(ctx context.Context, tx *db.Tx, e Entry) error {
 	v := viewer.FromContext(ctx)
 	if v == nil {
 		return fmt.Errorf("audit %s: no viewer", e.Action)
 	}
-	if err := create(ctx, tx.AuditEvent.Create(), v, e); err != nil {
+	return RecordAs(ctx, tx, Staff(v), e)
+}
+
+// RecordAs writes e inside tx as a's act.
+func RecordAs(ctx context.Context, tx *db.Tx, a Actor, e Entry) error {
+	if err := create(ctx, tx.AuditEvent.Create(), a, e); err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
 	}
 	return nil
@@ -46,23 +68,25 @@ func Denied(ctx context.Context, client *ent.Client, log *slog.Logger, e Entry) 
 	}
 	e.Outcome = auditevent.OutcomeDENIED
 	sys := privacy.DecisionContext(ctx, privacy.Allow)
-	if err := create(sys, client.AuditEvent.Create(), v, e); err != nil {
+	if err := create(sys, client.AuditEvent.Create(), Staff(v), e); err != nil {
 		log.ErrorContext(ctx, "writing denied-attempt audit event", "action", e.Action, "err", err)
 	}
 }
 
-func create(ctx context.Context, c *ent.AuditEventCreate, v *viewer.Staff, e Entry) error {
+func create(ctx context.Context, c *ent.AuditEventCreate, a Actor, e Entry) error {
 	if e.Outcome == "" {
 		e.Outcome = auditevent.OutcomeSUCCESS
 	}
-	c.SetCompanyID(v.CompanyID).
-		SetActorKind(auditevent.ActorKindSTAFF).
-		SetActorStaffID(v.StaffID).
+	c.SetCompanyID(a.CompanyID).
+		SetActorKind(a.Kind).
 		SetAction(e.Action).
 		SetOutcome(e.Outcome).
 		SetOriginIP(viewer.Origin(ctx)).
 		SetSubjectType(e.SubjectType).
 		SetDetails(e.Details)
+	if a.StaffID != 0 {
+		c.SetActorStaffID(a.StaffID)
+	}
 	if e.CustomerID != 0 {
 		c.SetCustomerID(e.CustomerID)
 	}

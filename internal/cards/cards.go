@@ -71,92 +71,116 @@ type AddInput struct {
 // customer's first card, or any card while none is primary, becomes primary.
 func (s *Service) Add(ctx context.Context, in AddInput) (*ent.CreditCard, error) {
 	entry := audit.Entry{Action: "credit_card.add", CustomerID: in.CustomerID, SubjectType: "Customer", SubjectID: in.CustomerID}
-	if err := s.authorize(ctx, entry); err != nil {
+	if err := s.Authorize(ctx, entry); err != nil {
 		return nil, err
 	}
-	desc, err := textguard.Text("description", in.Description, DescriptionMaxLen, false)
-	if err != nil {
+	if _, err := textguard.Text("description", in.Description, DescriptionMaxLen, false); err != nil {
 		return nil, err
-	}
-	if in.PaymentToken == "" || len(in.PaymentToken) > 4096 {
-		return nil, apperr.BadInput("paymentToken", "enter the card in the secure card fields first")
-	}
-	if in.Source == "" {
-		in.Source = creditcard.SourceSTAFF
 	}
 	// Refuse early, before the gateway consumes the token, when the customer is not ours.
 	if _, err := s.client.Customer.Get(ctx, in.CustomerID); err != nil {
 		return nil, notFound(err, "customer")
 	}
-	saved, err := s.gateway.SaveCard(ctx, in.PaymentToken)
+	saved, err := s.Exchange(ctx, in.PaymentToken)
 	if err != nil {
-		s.log.InfoContext(ctx, "gateway refused a card", "customer_id", in.CustomerID, "err", err)
-		return nil, gateway.ClientError(err, "paymentToken")
-	}
-	sealed, err := s.sealer.Seal(saved.Token, GatewayTokenPurpose)
-	if err != nil {
-		s.deleteAtGateway(ctx, 0, saved.Token)
 		return nil, err
 	}
 	var card *ent.CreditCard
 	err = s.db.Tx(ctx, func(tx *db.Tx) error {
-		cust, err := s.lockCustomer(ctx, tx, in.CustomerID)
+		cust, err := s.LockCustomer(ctx, tx, in.CustomerID)
 		if err != nil {
 			return err
 		}
-		existing, err := tx.CreditCard.Query().Where(creditcard.CustomerID(cust.ID)).All(ctx)
-		if err != nil {
-			return fmt.Errorf("loading cards: %w", err)
-		}
-		if len(existing) >= MaxCardsPerCustomer {
-			return apperr.BadInput("customerId", "a customer can keep at most %d cards; delete one first", MaxCardsPerCustomer)
-		}
-		hasPrimary := false
-		for _, c := range existing {
-			hasPrimary = hasPrimary || c.IsPrimary
-			if !in.AllowDuplicate && sameCard(c, saved) {
-				return apperr.New(apperr.Conflict, "this card (%s ending %s, expiring %02d/%d) is already on file; add it again only if you mean to keep both",
-					c.Brand, c.Last4, c.ExpMonth, c.ExpYear)
-			}
-		}
-		primary := in.MakePrimary || !hasPrimary
-		if primary && hasPrimary {
-			if err := tx.CreditCard.Update().Where(creditcard.CustomerID(cust.ID), creditcard.IsPrimary(true)).
-				SetIsPrimary(false).Exec(ctx); err != nil {
-				return fmt.Errorf("clearing primary: %w", err)
-			}
-		}
-		create := tx.CreditCard.Create().
-			SetCompanyID(cust.CompanyID).SetCustomerID(cust.ID).
-			SetGatewayToken(sealed).SetBrand(brandOf(saved.Brand)).SetLast4(saved.Last4).
-			SetExpMonth(saved.ExpMonth).SetExpYear(saved.ExpYear).
-			SetCardholderName(saved.CardholderName).SetBillingZip(saved.PostalCode).
-			SetDescription(desc).SetIsPrimary(primary).SetSource(in.Source)
-		if v := viewer.FromContext(ctx); v != nil {
-			create.SetCreatedByID(v.StaffID)
-		}
-		if card, err = create.Save(ctx); err != nil {
-			return fmt.Errorf("saving card: %w", err)
-		}
-		entry.SubjectType, entry.SubjectID = "CreditCard", card.ID
-		entry.Details = map[string]any{"card": Display(card), "primary": primary, "source": string(in.Source)}
-		if err := audit.Record(ctx, tx, entry); err != nil {
-			return err
-		}
-		return s.publish(ctx, tx, card, card.ID, events.Added)
+		card, err = s.Save(ctx, tx, cust, saved, in, audit.Staff(viewer.FromContext(ctx)))
+		return err
 	})
 	if err != nil {
-		// Nothing was saved: do not leave the stored card behind at the gateway.
-		s.deleteAtGateway(ctx, 0, saved.Token)
+		s.Discard(ctx, saved)
 		return nil, s.clientError(err, "customer")
 	}
 	return card, nil
 }
 
+// Exchange turns a single-use payment token into a card stored at the
+// gateway. Until Save keeps it, the caller owns it: Discard it on failure.
+func (s *Service) Exchange(ctx context.Context, paymentToken string) (gateway.Card, error) {
+	if paymentToken == "" || len(paymentToken) > 4096 {
+		return gateway.Card{}, apperr.BadInput("paymentToken", "enter the card in the secure card fields first")
+	}
+	saved, err := s.gateway.SaveCard(ctx, paymentToken)
+	if err != nil {
+		s.log.InfoContext(ctx, "gateway refused a card", "err", err)
+		return gateway.Card{}, gateway.ClientError(err, "paymentToken")
+	}
+	return saved, nil
+}
+
+// Discard deletes an exchanged card that was not kept.
+func (s *Service) Discard(ctx context.Context, saved gateway.Card) { s.deleteAtGateway(ctx, 0, saved.Token) }
+
+// Save keeps an exchanged card for cust inside tx, as actor: the card limit,
+// duplicate check and one-primary rule, the audit event, and the ADDED event.
+// The caller has locked cust (LockCustomer) in tx.
+func (s *Service) Save(ctx context.Context, tx *db.Tx, cust *ent.Customer, saved gateway.Card, in AddInput, actor audit.Actor) (*ent.CreditCard, error) {
+	desc, err := textguard.Text("description", in.Description, DescriptionMaxLen, false)
+	if err != nil {
+		return nil, err
+	}
+	if in.Source == "" {
+		in.Source = creditcard.SourceSTAFF
+	}
+	existing, err := tx.CreditCard.Query().Where(creditcard.CustomerID(cust.ID)).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading cards: %w", err)
+	}
+	if len(existing) >= MaxCardsPerCustomer {
+		return nil, apperr.BadInput("customerId", "a customer can keep at most %d cards; delete one first", MaxCardsPerCustomer)
+	}
+	hasPrimary := false
+	for _, c := range existing {
+		hasPrimary = hasPrimary || c.IsPrimary
+		if !in.AllowDuplicate && sameCard(c, saved) {
+			return nil, apperr.New(apperr.Conflict, "this card (%s ending %s, expiring %02d/%d) is already on file; add it again only if you mean to keep both",
+				c.Brand, c.Last4, c.ExpMonth, c.ExpYear)
+		}
+	}
+	primary := in.MakePrimary || !hasPrimary
+	if primary && hasPrimary {
+		if err := tx.CreditCard.Update().Where(creditcard.CustomerID(cust.ID), creditcard.IsPrimary(true)).
+			SetIsPrimary(false).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("clearing primary: %w", err)
+		}
+	}
+	sealed, err := s.sealer.Seal(saved.Token, GatewayTokenPurpose)
+	if err != nil {
+		return nil, err
+	}
+	create := tx.CreditCard.Create().
+		SetCompanyID(cust.CompanyID).SetCustomerID(cust.ID).
+		SetGatewayToken(sealed).SetBrand(brandOf(saved.Brand)).SetLast4(saved.Last4).
+		SetExpMonth(saved.ExpMonth).SetExpYear(saved.ExpYear).
+		SetCardholderName(saved.CardholderName).SetBillingZip(saved.PostalCode).
+		SetDescription(desc).SetIsPrimary(primary).SetSource(in.Source)
+	if actor.StaffID != 0 {
+		create.SetCreatedByID(actor.StaffID)
+	}
+	card, err := create.Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("saving card: %w", err)
+	}
+	if err := audit.RecordAs(ctx, tx, actor, audit.Entry{
+		Action: "credit_card.add", CustomerID: cust.ID, SubjectType: "CreditCard", SubjectID: card.ID,
+		Details: map[string]any{"card": Display(card), "primary": primary, "source": string(in.Source)},
+	}); err != nil {
+		return nil, err
+	}
+	return card, s.publish(ctx, tx, card, card.ID, events.Added)
+}
+
 // Rename changes a card's description.
 func (s *Service) Rename(ctx context.Context, id int, description string) (*ent.CreditCard, error) {
 	entry := audit.Entry{Action: "credit_card.rename", SubjectType: "CreditCard", SubjectID: id}
-	if err := s.authorize(ctx, entry); err != nil {
+	if err := s.Authorize(ctx, entry); err != nil {
 		return nil, err
 	}
 	desc, err := textguard.Text("description", description, DescriptionMaxLen, true)
@@ -189,7 +213,7 @@ func (s *Service) Rename(ctx context.Context, id int, description string) (*ent.
 // primary card promotes the newest unexpired card, if any.
 func (s *Service) Delete(ctx context.Context, id int) (newPrimary *ent.CreditCard, err error) {
 	entry := audit.Entry{Action: "credit_card.delete", SubjectType: "CreditCard", SubjectID: id}
-	if err := s.authorize(ctx, entry); err != nil {
+	if err := s.Authorize(ctx, entry); err != nil {
 		return nil, err
 	}
 	var card *ent.CreditCard
@@ -235,7 +259,7 @@ func (s *Service) Delete(ctx context.Context, id int) (newPrimary *ent.CreditCar
 // every instant the customer has at most one primary card.
 func (s *Service) SetPrimary(ctx context.Context, id int) (*ent.CreditCard, error) {
 	entry := audit.Entry{Action: "credit_card.set_primary", SubjectType: "CreditCard", SubjectID: id}
-	if err := s.authorize(ctx, entry); err != nil {
+	if err := s.Authorize(ctx, entry); err != nil {
 		return nil, err
 	}
 	var card *ent.CreditCard
@@ -274,9 +298,10 @@ func (s *Service) publish(ctx context.Context, tx *db.Tx, c *ent.CreditCard, id 
 	return s.events.Publish(ctx, tx, events.Event{Topic: events.Cards, CompanyID: c.CompanyID, CustomerID: c.CustomerID, ID: id, Kind: kind})
 }
 
-// authorize answers UNAUTHENTICATED or FORBIDDEN (auditing the denial)
-// before any work; the privacy rules enforce the same underneath.
-func (s *Service) authorize(ctx context.Context, e audit.Entry) error {
+// Authorize answers UNAUTHENTICATED or FORBIDDEN (auditing the denial)
+// unless the viewer may manage cards; the privacy rules enforce the same
+// underneath. Card requests use it too.
+func (s *Service) Authorize(ctx context.Context, e audit.Entry) error {
 	v := viewer.FromContext(ctx)
 	if v == nil {
 		return apperr.New(apperr.Unauthenticated, "sign in to manage credit cards")
@@ -288,9 +313,9 @@ func (s *Service) authorize(ctx context.Context, e audit.Entry) error {
 	return nil
 }
 
-// lockCustomer loads the customer and serializes card changes for it: a row
+// LockCustomer loads the customer and serializes card changes for it: a row
 // lock on PostgreSQL; on SQLite every write transaction is already exclusive.
-func (s *Service) lockCustomer(ctx context.Context, tx *db.Tx, id int) (*ent.Customer, error) {
+func (s *Service) LockCustomer(ctx context.Context, tx *db.Tx, id int) (*ent.Customer, error) {
 	q := tx.Customer.Query().Where(customer.ID(id))
 	if s.db.Dialect == dialect.Postgres {
 		q.ForUpdate()
@@ -304,7 +329,7 @@ func (s *Service) lockCard(ctx context.Context, tx *db.Tx, id int) (*ent.CreditC
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.lockCustomer(ctx, tx, c.CustomerID); err != nil {
+	if _, err := s.LockCustomer(ctx, tx, c.CustomerID); err != nil {
 		return nil, err
 	}
 	return tx.CreditCard.Get(ctx, id)

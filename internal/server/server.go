@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
 	"cardfile/graph"
 	"cardfile/graph/generated"
 	"cardfile/internal/auth"
+	"cardfile/internal/mail"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -49,7 +51,9 @@ type Deps struct {
 	Sandbox http.Handler
 	// App serves the staff app and the customer's card form.
 	App http.Handler
-	Log *slog.Logger
+	// Outbox, when set, is listed at /dev/outbox (development with the outbox mailer).
+	Outbox *mail.Outbox
+	Log    *slog.Logger
 }
 
 // New returns the whole HTTP surface.
@@ -78,6 +82,9 @@ func New(cfg Config, d Deps) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
+	if d.Outbox != nil {
+		mux.Handle("GET /dev/outbox", outboxHandler(d.Outbox))
+	}
 	if d.App != nil {
 		mux.Handle("/", d.App)
 	}
@@ -98,7 +105,7 @@ func GraphQL(cfg Config, r *graph.Resolver) *handler.Server {
 	srv.AroundFields(graph.PageSizes)
 	srv.SetErrorPresenter(graph.ErrorPresenter(r.Log))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
-		r.Log.ErrorContext(ctx, "panic in resolver", "panic", p, "path", graphql.GetPath(ctx).String())
+		r.Log.ErrorContext(ctx, "panic in resolver", "panic", p, "path", graphql.GetPath(ctx).String(), "stack", string(debug.Stack()))
 		return errPanic
 	})
 	return srv

@@ -1,0 +1,288 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"cardfile/ent/auditevent"
+	"cardfile/ent/cardrequest"
+	"cardfile/ent/creditcard"
+	"cardfile/internal/events"
+	"cardfile/internal/mail"
+	"cardfile/internal/viewer"
+)
+
+var linkRE = regexp.MustCompile(`http://cardfile\.test/card-request/([A-Za-z0-9_-]+)`)
+
+// outbox waits until the outbox holds n emails and returns them, newest first.
+func (h *harness) outbox(n int) []mail.Sent {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sent, err := h.app.Outbox.List(context.Background(), 100)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if len(sent) >= n || time.Now().After(deadline) {
+			if len(sent) != n {
+				h.t.Fatalf("outbox holds %d emails, want %d", len(sent), n)
+			}
+			return sent
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// linkToken is the token in an email's link.
+func linkToken(t testing.TB, m mail.Sent) string {
+	t.Helper()
+	match := linkRE.FindStringSubmatch(m.Text)
+	if match == nil || !strings.Contains(m.HTML, match[0]) {
+		t.Fatalf("email has no card-request link in both bodies:\n%s", m.Text)
+	}
+	return match[1]
+}
+
+const (
+	requestCardQ = `mutation($c: ID!, $e: String!) { requestCard(input: {customerId: $c, email: $e}) { id status email expiresAt deliveryStatus } }`
+	formQ        = `query($t: String!) { cardRequestForm(token: $t) { companyName customerName email expiresAt hostedFieldsUrl status } }`
+	submitQ      = `mutation($t: String!, $p: String!) { submitCardRequest(token: $t, input: {paymentToken: $p}) { status companyName } }`
+)
+
+type requestOut struct {
+	ID, Status, Email, ExpiresAt, DeliveryStatus string
+}
+
+func (h *harness) requestCard(token, customerID, email string) requestOut {
+	h.t.Helper()
+	var out struct{ RequestCard requestOut }
+	h.gql(token, requestCardQ, map[string]any{"c": customerID, "e": email}).decode(h.t, &out)
+	return out.RequestCard
+}
+
+// The seed's request flow: staff send the form; exactly one email with a
+// working link goes out; the customer opens it without signing in and
+// submits a card; the card is saved as theirs, primary, and the open tab
+// hears about it.
+func TestRequestCardFlow(t *testing.T) {
+	h := newHarness(t)
+	tn := h.newTenant("Blossom", 1)
+	staff := tn.tokens[viewer.CreditManager]
+	cust := tn.customers[0]
+	sub := h.app.Events.Subscribe(t.Context(), events.Cards, cust.ID)
+
+	req := h.requestCard(staff, fmt.Sprint(cust.ID), "ap@buyer.example")
+	if req.Status != "PENDING" || req.Email != "ap@buyer.example" {
+		t.Fatalf("request = %+v", req)
+	}
+	sent := h.outbox(1)
+	if sent[0].To != "ap@buyer.example" || !strings.Contains(sent[0].Text, "Blossom") || !strings.Contains(sent[0].Text, "8 hours") {
+		t.Fatalf("email = %+v", sent[0])
+	}
+	token := linkToken(t, sent[0])
+	waitFor(t, func() bool {
+		return h.app.DB.CardRequest.Query().Where(cardrequest.DeliveryStatusEQ(cardrequest.DeliveryStatusSENT)).CountX(h.sys) == 1
+	})
+
+	var form struct {
+		CardRequestForm struct{ CompanyName, CustomerName, Email, HostedFieldsURL, Status string }
+	}
+	h.gql("", formQ, map[string]any{"t": token}).decode(t, &form)
+	f := form.CardRequestForm
+	if f.CompanyName != "Blossom" || f.CustomerName != cust.Name || f.Email != "ap@buyer.example" || f.Status != "OPENED" ||
+		f.HostedFieldsURL != "http://cardfile.test/sandbox/fields" {
+		t.Fatalf("form = %+v", f)
+	}
+
+	var done struct{ SubmitCardRequest struct{ Status string } }
+	h.gql("", submitQ, map[string]any{"t": token, "p": h.paymentToken("4111111111111111")}).decode(t, &done)
+	if done.SubmitCardRequest.Status != "COMPLETED" {
+		t.Fatalf("submit = %+v", done)
+	}
+	cards := h.app.DB.CreditCard.Query().Where(creditcard.CustomerID(cust.ID)).AllX(h.sys)
+	if len(cards) != 1 || cards[0].Source != creditcard.SourceCUSTOMER_FORM || !cards[0].IsPrimary || cards[0].CreatedByID != nil {
+		t.Fatalf("cards after submit = %+v", cards)
+	}
+	select {
+	case e := <-sub:
+		if e.Kind != events.Added || e.ID != cards[0].ID {
+			t.Fatalf("event = %+v", e)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no ADDED event reached the open tab")
+	}
+	r := h.app.DB.CardRequest.Query().OnlyX(h.sys)
+	if r.Status != cardrequest.StatusCOMPLETED || r.CreditCardID == nil || *r.CreditCardID != cards[0].ID {
+		t.Fatalf("request after submit = %+v", r)
+	}
+	byCustomer := h.app.DB.AuditEvent.Query().Where(auditevent.ActorKindEQ(auditevent.ActorKindCUSTOMER)).AllX(h.sys)
+	if len(byCustomer) != 2 {
+		t.Fatalf("the customer's acts were audited %d times, want 2 (card added, request completed)", len(byCustomer))
+	}
+	// A staff session is no substitute for the token.
+	if r := h.gql(staff, formQ, map[string]any{"t": "not-the-token-but-long-enough"}); r.code() != "LINK_UNAVAILABLE" {
+		t.Fatalf("staff without the token got %s", r.Raw)
+	}
+}
+
+func waitFor(t testing.TB, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Links expire exactly 8 hours after sending, work once, and cancel and
+// resend revoke them; every unusable link gets the same answer.
+func TestRequestLinksExpireWorkOnceAndRevoke(t *testing.T) {
+	h := newHarness(t)
+	tn := h.newTenant("Blossom", 3)
+	staff := tn.tokens[viewer.Admin]
+	c0, c1, c2 := fmt.Sprint(tn.customers[0].ID), fmt.Sprint(tn.customers[1].ID), fmt.Sprint(tn.customers[2].ID)
+
+	h.requestCard(staff, c0, "a@buyer.example")
+	expiring := linkToken(t, h.outbox(1)[0])
+	h.clock.Advance(7*time.Hour + 59*time.Minute)
+	if r := h.gql("", formQ, map[string]any{"t": expiring}); r.code() != "" {
+		t.Fatalf("at 7h59m the link failed: %s", r.Raw)
+	}
+	h.clock.Advance(time.Minute + time.Second)
+	answers := map[string]string{}
+	answers["expired"] = h.gql("", formQ, map[string]any{"t": expiring}).Raw
+
+	staff = h.login("admin@blossom.test", "correct horse battery") // 8 hours later
+	used := h.requestCard(staff, c1, "b@buyer.example")
+	usedToken := linkToken(t, h.outbox(2)[0])
+	h.gql("", submitQ, map[string]any{"t": usedToken, "p": h.paymentToken("4242424242424242")}).decode(t, &struct{}{})
+	answers["used"] = h.gql("", formQ, map[string]any{"t": usedToken}).Raw
+	if r := h.gql("", submitQ, map[string]any{"t": usedToken, "p": h.paymentToken("5555555555554444")}); r.code() != "LINK_UNAVAILABLE" {
+		t.Fatalf("second submit: %s", r.Raw)
+	}
+	if r := h.gql(staff, `mutation($id: ID!) { resendCardRequest(id: $id) { id } }`, map[string]any{"id": used.ID}); r.code() != "CONFLICT" {
+		t.Fatalf("resending a completed request: %s", r.Raw)
+	}
+
+	cancelled := h.requestCard(staff, c2, "c@buyer.example")
+	cancelledToken := linkToken(t, h.outbox(3)[0])
+	h.gql(staff, `mutation($id: ID!) { cancelCardRequest(id: $id) { status } }`, map[string]any{"id": cancelled.ID}).decode(t, &struct{}{})
+	answers["cancelled"] = h.gql("", formQ, map[string]any{"t": cancelledToken}).Raw
+
+	var resent struct{ ResendCardRequest requestOut }
+	replaced := h.requestCard(staff, c2, "c@buyer.example")
+	replacedToken := linkToken(t, h.outbox(4)[0])
+	h.gql(staff, `mutation($id: ID!) { resendCardRequest(id: $id) { id status expiresAt } }`, map[string]any{"id": replaced.ID}).decode(t, &resent)
+	answers["replaced by resend"] = h.gql("", formQ, map[string]any{"t": replacedToken}).Raw
+	freshToken := linkToken(t, h.outbox(5)[0])
+	if resent.ResendCardRequest.ID == replaced.ID || resent.ResendCardRequest.Status != "PENDING" {
+		t.Fatalf("resend = %+v", resent.ResendCardRequest)
+	}
+	if exp, _ := time.Parse(time.RFC3339, resent.ResendCardRequest.ExpiresAt); !exp.Equal(h.clock.Now().Add(8 * time.Hour)) {
+		t.Fatalf("the resent link expires at %s, want 8 hours from now (%s)", exp, h.clock.Now().Add(8*time.Hour))
+	}
+	if r := h.gql("", formQ, map[string]any{"t": freshToken}); r.code() != "" {
+		t.Fatalf("the resent link does not work: %s", r.Raw)
+	}
+	answers["unknown"] = h.gql("", formQ, map[string]any{"t": strings.Repeat("A", 43)}).Raw
+	answers["garbage"] = h.gql("", formQ, map[string]any{"t": "x"}).Raw
+
+	want := answers["unknown"]
+	if !strings.Contains(want, "LINK_UNAVAILABLE") {
+		t.Fatalf("unknown token answer: %s", want)
+	}
+	for why, got := range answers {
+		if got != want {
+			t.Errorf("%s link answered differently:\n%s\nvs unknown:\n%s", why, got, want)
+		}
+	}
+}
+
+// Twenty concurrent submissions of one link save exactly one card.
+func TestConcurrentSubmitsOfOneLinkSaveOneCard(t *testing.T) {
+	h := newHarness(t, withPublicRate(1000))
+	tn := h.newTenant("Blossom", 1)
+	h.requestCard(tn.tokens[viewer.Admin], fmt.Sprint(tn.customers[0].ID), "a@buyer.example")
+	token := linkToken(t, h.outbox(1)[0])
+	payment := make([]string, 20)
+	for i := range payment {
+		payment[i] = h.paymentToken("4242424242424242")
+	}
+	codes := make([]string, 20)
+	var wg sync.WaitGroup
+	for i := range payment {
+		wg.Go(func() {
+			codes[i] = h.gql("", submitQ, map[string]any{"t": token, "p": payment[i]}).code()
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for _, c := range codes {
+		switch c {
+		case "":
+			ok++
+		case "LINK_UNAVAILABLE":
+		default:
+			t.Fatalf("a submit failed with %s: %v", c, codes)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d submits succeeded, want 1: %v", ok, codes)
+	}
+	if n := h.app.DB.CreditCard.Query().CountX(h.sys); n != 1 {
+		t.Fatalf("%d cards saved, want 1", n)
+	}
+	if n := h.vaultCount(); n != 1 {
+		t.Fatalf("the gateway keeps %d cards, want 1 (the losers' cards must be discarded)", n)
+	}
+}
+
+// Requests that cannot be made get a clear code, leave no row and send no email.
+func TestBadCardRequestsLeaveNothing(t *testing.T) {
+	h := newHarness(t)
+	tn := h.newTenant("Blossom", 1)
+	other := h.newTenant("Other", 1)
+	staff := tn.tokens[viewer.Admin]
+	cust := fmt.Sprint(tn.customers[0].ID)
+	cad := h.app.DB.Customer.Create().SetCompanyID(tn.company.ID).SetCode("CAD").SetName("Maple").SetDefaultCurrency("CAD").SaveX(h.sys)
+	cases := []struct {
+		name, token, customer, email, code, field string
+		before                                    func()
+	}{
+		{name: "not an email", token: staff, customer: cust, email: "ap at buyer", code: "BAD_USER_INPUT", field: "email"},
+		{name: "two addresses", token: staff, customer: cust, email: "a@b.example, c@d.example", code: "BAD_USER_INPUT", field: "email"},
+		{name: "display name", token: staff, customer: cust, email: "AP <ap@buyer.example>", code: "BAD_USER_INPUT", field: "email"},
+		{name: "no domain dot", token: staff, customer: cust, email: "ap@localhost", code: "BAD_USER_INPUT", field: "email"},
+		{name: "another company's customer", token: staff, customer: fmt.Sprint(other.customers[0].ID), email: "a@b.example", code: "NOT_FOUND"},
+		{name: "a CAD customer", token: staff, customer: fmt.Sprint(cad.ID), email: "a@b.example", code: "PAYMENT_NOT_ALLOWED"},
+		{name: "salesperson", token: tn.tokens[viewer.Salesperson], customer: cust, email: "a@b.example", code: "FORBIDDEN"},
+		{name: "anonymous", token: "", customer: cust, email: "a@b.example", code: "UNAUTHENTICATED"},
+		{name: "integration off", token: staff, customer: cust, email: "a@b.example", code: "PAYMENT_NOT_ALLOWED",
+			before: func() { h.app.DB.Company.UpdateOne(tn.company).SetCardIntegrationEnabled(false).ExecX(h.sys) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h.t = t
+			if c.before != nil {
+				c.before()
+			}
+			r := h.gql(c.token, requestCardQ, map[string]any{"c": c.customer, "e": c.email})
+			if r.code() != c.code || (c.field != "" && r.field() != c.field) {
+				t.Fatalf("got %s", r.Raw)
+			}
+			if n := h.app.DB.CardRequest.Query().CountX(h.sys); n != 0 {
+				t.Fatalf("%d card requests saved", n)
+			}
+		})
+	}
+	h.t = t
+	time.Sleep(200 * time.Millisecond) // give the queue time to send anything it had
+	h.outbox(0)
+}

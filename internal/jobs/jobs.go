@@ -1,0 +1,149 @@
+// Package jobs runs cardfile's background work on River, in the same
+// database as everything else: jobs are inserted in the transaction that
+// needs them, so a rolled-back change never sends an email.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"cardfile/internal/db"
+
+	"entgo.io/ent/dialect"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+)
+
+// Handlers do the work; the requests service implements them.
+type Handlers interface {
+	Deliver(ctx context.Context, requestID int, sealedToken string, final bool) error
+	ExpireOverdue(ctx context.Context) (int, error)
+}
+
+// Options tune the queue; zero values are production defaults.
+type Options struct {
+	// PollInterval is how often idle workers look for new jobs (1 s).
+	PollInterval time.Duration
+	// ExpiryInterval is how often overdue card requests are expired (1 min).
+	ExpiryInterval time.Duration
+	// RetryPolicy decides when failed jobs run again (River's exponential backoff).
+	RetryPolicy river.ClientRetryPolicy
+	// EmailAttempts is how often an email is tried before it counts as failed (10).
+	EmailAttempts int
+	Log           *slog.Logger
+}
+
+// Queue inserts and works jobs.
+type Queue struct {
+	client   *river.Client[*sql.Tx]
+	handlers Handlers
+	attempts int
+}
+
+// SendCardRequestEmail emails a card request's link. The link token is
+// sealed: the job table never holds it in the clear.
+type SendCardRequestEmail struct {
+	RequestID   int    `json:"request_id"`
+	SealedToken string `json:"sealed_token"`
+}
+
+// Kind names the job.
+func (SendCardRequestEmail) Kind() string { return "card_request_email" }
+
+// ExpireCardRequests marks overdue card requests EXPIRED.
+type ExpireCardRequests struct{}
+
+// Kind names the job.
+func (ExpireCardRequests) Kind() string { return "card_request_expiry" }
+
+// New migrates River's tables and prepares the queue; Start runs it.
+func New(ctx context.Context, d *db.DB, o Options) (*Queue, error) {
+	if o.PollInterval == 0 {
+		o.PollInterval = time.Second
+	}
+	if o.ExpiryInterval == 0 {
+		o.ExpiryInterval = time.Minute
+	}
+	if o.EmailAttempts == 0 {
+		o.EmailAttempts = 10
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	var driver riverdriver.Driver[*sql.Tx]
+	if d.Dialect == dialect.Postgres {
+		driver = riverdatabasesql.New(d.SQL)
+	} else {
+		driver = riversqlite.New(d.SQL)
+	}
+	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: o.Log})
+	if err != nil {
+		return nil, fmt.Errorf("preparing job queue migrations: %w", err)
+	}
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("migrating the job queue: %w", err)
+	}
+	q := &Queue{attempts: o.EmailAttempts}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &emailWorker{q: q})
+	river.AddWorker(workers, &expiryWorker{q: q})
+	q.client, err = river.NewClient(driver, &river.Config{
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
+		Workers:           workers,
+		FetchPollInterval: o.PollInterval,
+		FetchCooldown:     min(o.PollInterval, 100*time.Millisecond),
+		RetryPolicy:       o.RetryPolicy,
+		JobTimeout:        time.Minute,
+		Logger:            o.Log,
+		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(
+			river.PeriodicInterval(o.ExpiryInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return ExpireCardRequests{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true},
+		)},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the job queue: %w", err)
+	}
+	return q, nil
+}
+
+// Start works jobs with h until Stop.
+func (q *Queue) Start(ctx context.Context, h Handlers) error {
+	q.handlers = h
+	return q.client.Start(ctx)
+}
+
+// Stop lets running jobs finish (until ctx ends) and stops.
+func (q *Queue) Stop(ctx context.Context) error { return q.client.Stop(ctx) }
+
+// EnqueueCardRequestEmail queues a request's email inside tx.
+func (q *Queue) EnqueueCardRequestEmail(ctx context.Context, tx *db.Tx, requestID int, sealedToken string) error {
+	_, err := q.client.InsertTx(ctx, tx.SQL, SendCardRequestEmail{RequestID: requestID, SealedToken: sealedToken},
+		&river.InsertOpts{MaxAttempts: q.attempts})
+	return err
+}
+
+type emailWorker struct {
+	river.WorkerDefaults[SendCardRequestEmail]
+	q *Queue
+}
+
+func (w *emailWorker) Work(ctx context.Context, job *river.Job[SendCardRequestEmail]) error {
+	return w.q.handlers.Deliver(ctx, job.Args.RequestID, job.Args.SealedToken, job.Attempt >= job.MaxAttempts)
+}
+
+type expiryWorker struct {
+	river.WorkerDefaults[ExpireCardRequests]
+	q *Queue
+}
+
+func (w *expiryWorker) Work(ctx context.Context, _ *river.Job[ExpireCardRequests]) error {
+	_, err := w.q.handlers.ExpireOverdue(ctx)
+	return err
+}
