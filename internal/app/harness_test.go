@@ -238,7 +238,9 @@ func (h *harness) snapshot() string {
 // quickRetry retries failed jobs after 50 ms, so retry tests take moments.
 type quickRetry struct{}
 
-func (quickRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(50 * time.Millisecond) }
+func (quickRetry) NextRetry(*rivertype.JobRow) time.Time {
+	return time.Now().Add(50 * time.Millisecond)
+}
 
 func withPublicRate(perMinute int) func(*app.Options) {
 	return func(o *app.Options) { o.PublicPerMinute = perMinute }

@@ -116,7 +116,9 @@ func (s *Service) Exchange(ctx context.Context, paymentToken string) (gateway.Ca
 }
 
 // Discard deletes an exchanged card that was not kept.
-func (s *Service) Discard(ctx context.Context, saved gateway.Card) { s.deleteAtGateway(ctx, 0, saved.Token) }
+func (s *Service) Discard(ctx context.Context, saved gateway.Card) {
+	s.deleteAtGateway(ctx, 0, saved.Token)
+}
 
 // Save keeps an exchanged card for cust inside tx, as actor: the card limit,
 // duplicate check and one-primary rule, the audit event, and the ADDED event.

@@ -87,4 +87,3 @@ func (s *Service) ExpireOverdue(ctx context.Context) (int, error) {
 	})
 	return n, err
 }
-
