@@ -84,7 +84,7 @@ func newHarness(t testing.TB, opts ...func(*app.Options)) *harness {
 		Now:         h.clock.Now,
 		TokenKey:    key,
 		Auth:        ac,
-		Jobs:        jobs.Options{PollInterval: 20 * time.Millisecond, RetryPolicy: quickRetry{}},
+		Jobs:        jobs.Options{PollInterval: 20 * time.Millisecond, ExpiryInterval: 50 * time.Millisecond, RetryPolicy: quickRetry{}},
 	}
 	for _, f := range opts {
 		f(&o)

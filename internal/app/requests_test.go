@@ -286,3 +286,53 @@ func TestBadCardRequestsLeaveNothing(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // give the queue time to send anything it had
 	h.outbox(0)
 }
+
+// Overdue requests are marked EXPIRED by the periodic job, and open tabs hear it.
+func TestOverdueRequestsExpire(t *testing.T) {
+	h := newHarness(t)
+	tn := h.newTenant("Blossom", 1)
+	cust := tn.customers[0]
+	sub := h.app.Events.Subscribe(t.Context(), events.Requests, cust.ID)
+	h.requestCard(tn.tokens[viewer.Admin], fmt.Sprint(cust.ID), "ap@buyer.example")
+	h.clock.Advance(8*time.Hour + time.Second)
+	waitFor(t, func() bool {
+		return h.app.DB.CardRequest.Query().Where(cardrequest.StatusEQ(cardrequest.StatusEXPIRED)).CountX(h.sys) == 1
+	})
+	for {
+		select {
+		case e := <-sub:
+			if e.Kind == "EXPIRED" {
+				return
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no EXPIRED event")
+		}
+	}
+}
+
+// The raw link token exists only in the email: not in any table (the job
+// and the outbox hold it sealed, the request its hash) and not in the log.
+func TestRawLinkTokenIsStoredNowhere(t *testing.T) {
+	h := newHarness(t)
+	tn := h.newTenant("Blossom", 1)
+	h.requestCard(tn.tokens[viewer.Admin], fmt.Sprint(tn.customers[0].ID), "ap@buyer.example")
+	token := linkToken(t, h.outbox(1)[0])
+	h.gql("", formQ, map[string]any{"t": token}).decode(t, &struct{}{})
+	h.gql("", submitQ, map[string]any{"t": token, "p": h.paymentToken("4242424242424242")}).decode(t, &struct{}{})
+	h.gql("", formQ, map[string]any{"t": token}) // a refused reuse, logged as such
+	tables := map[string]bool{}
+	for _, c := range h.allCells() {
+		tables[c.table] = true
+		if strings.Contains(c.text, token) {
+			t.Fatalf("the raw link token is stored in %s.%s", c.table, c.column)
+		}
+	}
+	for _, must := range []string{"card_requests", "river_job", "outbox_messages"} {
+		if !tables[must] {
+			t.Fatalf("the scan did not read %s (tables: %v)", must, tables)
+		}
+	}
+	if strings.Contains(h.logs.String(), token) {
+		t.Fatal("the raw link token is in the log")
+	}
+}
