@@ -164,7 +164,15 @@ func (a *App) openEvents(ctx context.Context, o Options) error {
 	}
 	a.Events = pg
 	a.closers = append(a.closers, func() error { pg.Close(); return nil })
-	return nil
+	// Serve only once listening: notifications sent before LISTEN are lost.
+	select {
+	case <-pg.Ready():
+		return nil
+	case <-time.After(15 * time.Second):
+		return errors.New("the event listener did not connect within 15 s")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (a *App) openGateway(o Options) (http.Handler, error) {

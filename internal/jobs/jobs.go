@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"cardfile/internal/db"
+	"cardfile/internal/mail"
 
 	"entgo.io/ent/dialect"
 	"github.com/riverqueue/river"
@@ -135,7 +136,11 @@ type emailWorker struct {
 }
 
 func (w *emailWorker) Work(ctx context.Context, job *river.Job[SendCardRequestEmail]) error {
-	return w.q.handlers.Deliver(ctx, job.Args.RequestID, job.Args.SealedToken, job.Attempt >= job.MaxAttempts)
+	err := w.q.handlers.Deliver(ctx, job.Args.RequestID, job.Args.SealedToken, job.Attempt >= job.MaxAttempts)
+	if err != nil && mail.IsPermanent(err) {
+		return river.JobCancel(err) // a refused address will not be accepted later
+	}
+	return err
 }
 
 type expiryWorker struct {

@@ -78,9 +78,9 @@ Open this link to enter your card:
 
 {{.Link}}
 
-The link is valid for {{.ValidFor}} (until {{.ExpiresAt}}) and works once.
-You enter the card on the payment gateway's secure page; {{.Company}}
-never sees your full card number.
+The link is valid for {{.ValidFor}} (until {{.ExpiresAt}})
+and works once. You enter the card on the payment gateway's secure
+page; {{.Company}} never sees your full card number.
 
 If you did not expect this email, ignore it: nothing happens unless you
 open the link and enter a card.

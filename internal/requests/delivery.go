@@ -41,7 +41,7 @@ func (s *Service) Deliver(ctx context.Context, requestID int, sealedToken string
 		switch {
 		case sendErr == nil:
 			u.SetDeliveryStatus(cardrequest.DeliveryStatusSENT).SetSentAt(s.now().UTC())
-		case final:
+		case final || mail.IsPermanent(sendErr):
 			u.SetDeliveryStatus(cardrequest.DeliveryStatusFAILED)
 		}
 		updated, err := u.Save(sys)
