@@ -32,13 +32,44 @@ type Gateway interface {
 	SaveCard(ctx context.Context, paymentToken string) (Card, error)
 	// DeleteCard removes a stored card; deleting an unknown token is not an error.
 	DeleteCard(ctx context.Context, cardToken string) error
+	// Charge takes a payment from a stored card. It returns a *DeclineError
+	// when the processor refuses, ErrUnavailable when the charge surely did
+	// not happen (nothing was sent, or the gateway said so), and
+	// ErrOutcomeUnknown when it may have happened (a timeout after sending):
+	// such a charge must never be retried blindly.
+	Charge(ctx context.Context, req ChargeRequest) (ChargeResult, error)
+}
+
+// ChargeRequest is one card payment.
+type ChargeRequest struct {
+	CardToken   string
+	ExpMonth    int // the stored card's expiry; some gateways want it with the token
+	ExpYear     int
+	AmountCents int64  // positive; USD cents
+	Currency    string // ISO 4217; cardfile charges only USD
+	// IdempotencyKey is sent to gateways that support one, so a resent
+	// request cannot charge twice.
+	IdempotencyKey string
+	// Reference is the invoice or order number, for the processor's records.
+	Reference string
+}
+
+// ChargeResult is an approved charge.
+type ChargeResult struct {
+	TransactionID string
+	AuthCode      string
 }
 
 // ErrInvalidToken means the payment token is unknown, expired or already used.
 var ErrInvalidToken = errors.New("payment token is invalid, expired or already used")
 
-// ErrUnavailable means the gateway could not be reached or failed.
+// ErrUnavailable means the gateway could not be reached or failed, and
+// nothing happened there.
 var ErrUnavailable = errors.New("payment gateway unavailable")
+
+// ErrOutcomeUnknown means a charge was sent but no answer came back: it may
+// or may not have been taken.
+var ErrOutcomeUnknown = errors.New("payment gateway did not answer; the charge may or may not have been taken")
 
 // DeclineError is a refusal by the processor; Message is safe to show to staff.
 type DeclineError struct {

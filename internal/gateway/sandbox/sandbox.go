@@ -117,6 +117,16 @@ var schema = []string{
 		charge_behavior TEXT NOT NULL,
 		created_at      BIGINT NOT NULL
 	)`,
+	`CREATE TABLE IF NOT EXISTS sandbox_charges (
+		transaction_id  TEXT PRIMARY KEY,
+		idempotency_key TEXT UNIQUE,
+		card_hash       TEXT NOT NULL,
+		amount_cents    BIGINT NOT NULL,
+		currency        TEXT NOT NULL,
+		reference       TEXT NOT NULL,
+		outcome         TEXT NOT NULL,
+		created_at      BIGINT NOT NULL
+	)`,
 }
 
 // migrate creates the sandbox tables. On PostgreSQL an advisory lock keeps
