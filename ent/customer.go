@@ -54,16 +54,19 @@ type CustomerEdges struct {
 	CreditCards []*CreditCard `json:"credit_cards,omitempty"`
 	// Card requests emailed to this customer, newest first.
 	CardRequests []*CardRequest `json:"card_requests,omitempty"`
+	// Card payments applied for this customer.
+	Payments []*Payment `json:"payments,omitempty"`
 	// What happened to this customer's cards, newest first (ADMIN and CREDIT_MANAGER only).
 	AuditEvents []*AuditEvent `json:"audit_events,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [4]bool
+	loadedTypes [5]bool
 	// totalCount holds the count of the edges above.
-	totalCount [3]map[string]int
+	totalCount [4]map[string]int
 
 	namedCreditCards  map[string][]*CreditCard
 	namedCardRequests map[string][]*CardRequest
+	namedPayments     map[string][]*Payment
 	namedAuditEvents  map[string][]*AuditEvent
 }
 
@@ -96,10 +99,19 @@ func (e CustomerEdges) CardRequestsOrErr() ([]*CardRequest, error) {
 	return nil, &NotLoadedError{edge: "card_requests"}
 }
 
+// PaymentsOrErr returns the Payments value or an error if the edge
+// was not loaded in eager-loading.
+func (e CustomerEdges) PaymentsOrErr() ([]*Payment, error) {
+	if e.loadedTypes[3] {
+		return e.Payments, nil
+	}
+	return nil, &NotLoadedError{edge: "payments"}
+}
+
 // AuditEventsOrErr returns the AuditEvents value or an error if the edge
 // was not loaded in eager-loading.
 func (e CustomerEdges) AuditEventsOrErr() ([]*AuditEvent, error) {
-	if e.loadedTypes[3] {
+	if e.loadedTypes[4] {
 		return e.AuditEvents, nil
 	}
 	return nil, &NotLoadedError{edge: "audit_events"}
@@ -233,6 +245,11 @@ func (_m *Customer) QueryCardRequests() *CardRequestQuery {
 	return NewCustomerClient(_m.config).QueryCardRequests(_m)
 }
 
+// QueryPayments queries the "payments" edge of the Customer entity.
+func (_m *Customer) QueryPayments() *PaymentQuery {
+	return NewCustomerClient(_m.config).QueryPayments(_m)
+}
+
 // QueryAuditEvents queries the "audit_events" edge of the Customer entity.
 func (_m *Customer) QueryAuditEvents() *AuditEventQuery {
 	return NewCustomerClient(_m.config).QueryAuditEvents(_m)
@@ -342,6 +359,30 @@ func (_m *Customer) appendNamedCardRequests(name string, edges ...*CardRequest) 
 		_m.Edges.namedCardRequests[name] = []*CardRequest{}
 	} else {
 		_m.Edges.namedCardRequests[name] = append(_m.Edges.namedCardRequests[name], edges...)
+	}
+}
+
+// NamedPayments returns the Payments named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Customer) NamedPayments(name string) ([]*Payment, error) {
+	if _m.Edges.namedPayments == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedPayments[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Customer) appendNamedPayments(name string, edges ...*Payment) {
+	if _m.Edges.namedPayments == nil {
+		_m.Edges.namedPayments = make(map[string][]*Payment)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedPayments[name] = []*Payment{}
+	} else {
+		_m.Edges.namedPayments[name] = append(_m.Edges.namedPayments[name], edges...)
 	}
 }
 

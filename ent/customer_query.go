@@ -8,6 +8,7 @@ import (
 	"cardfile/ent/company"
 	"cardfile/ent/creditcard"
 	"cardfile/ent/customer"
+	"cardfile/ent/payment"
 	"cardfile/ent/predicate"
 	"context"
 	"database/sql/driver"
@@ -32,11 +33,13 @@ type CustomerQuery struct {
 	withCompany           *CompanyQuery
 	withCreditCards       *CreditCardQuery
 	withCardRequests      *CardRequestQuery
+	withPayments          *PaymentQuery
 	withAuditEvents       *AuditEventQuery
 	loadTotal             []func(context.Context, []*Customer) error
 	modifiers             []func(*sql.Selector)
 	withNamedCreditCards  map[string]*CreditCardQuery
 	withNamedCardRequests map[string]*CardRequestQuery
+	withNamedPayments     map[string]*PaymentQuery
 	withNamedAuditEvents  map[string]*AuditEventQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
@@ -133,6 +136,28 @@ func (_q *CustomerQuery) QueryCardRequests() *CardRequestQuery {
 			sqlgraph.From(customer.Table, customer.FieldID, selector),
 			sqlgraph.To(cardrequest.Table, cardrequest.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, customer.CardRequestsTable, customer.CardRequestsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryPayments chains the current query on the "payments" edge.
+func (_q *CustomerQuery) QueryPayments() *PaymentQuery {
+	query := (&PaymentClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(customer.Table, customer.FieldID, selector),
+			sqlgraph.To(payment.Table, payment.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, customer.PaymentsTable, customer.PaymentsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -357,6 +382,7 @@ func (_q *CustomerQuery) Clone() *CustomerQuery {
 		withCompany:      _q.withCompany.Clone(),
 		withCreditCards:  _q.withCreditCards.Clone(),
 		withCardRequests: _q.withCardRequests.Clone(),
+		withPayments:     _q.withPayments.Clone(),
 		withAuditEvents:  _q.withAuditEvents.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
@@ -394,6 +420,17 @@ func (_q *CustomerQuery) WithCardRequests(opts ...func(*CardRequestQuery)) *Cust
 		opt(query)
 	}
 	_q.withCardRequests = query
+	return _q
+}
+
+// WithPayments tells the query-builder to eager-load the nodes that are connected to
+// the "payments" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *CustomerQuery) WithPayments(opts ...func(*PaymentQuery)) *CustomerQuery {
+	query := (&PaymentClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withPayments = query
 	return _q
 }
 
@@ -492,10 +529,11 @@ func (_q *CustomerQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cus
 	var (
 		nodes       = []*Customer{}
 		_spec       = _q.querySpec()
-		loadedTypes = [4]bool{
+		loadedTypes = [5]bool{
 			_q.withCompany != nil,
 			_q.withCreditCards != nil,
 			_q.withCardRequests != nil,
+			_q.withPayments != nil,
 			_q.withAuditEvents != nil,
 		}
 	)
@@ -540,6 +578,13 @@ func (_q *CustomerQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cus
 			return nil, err
 		}
 	}
+	if query := _q.withPayments; query != nil {
+		if err := _q.loadPayments(ctx, query, nodes,
+			func(n *Customer) { n.Edges.Payments = []*Payment{} },
+			func(n *Customer, e *Payment) { n.Edges.Payments = append(n.Edges.Payments, e) }); err != nil {
+			return nil, err
+		}
+	}
 	if query := _q.withAuditEvents; query != nil {
 		if err := _q.loadAuditEvents(ctx, query, nodes,
 			func(n *Customer) { n.Edges.AuditEvents = []*AuditEvent{} },
@@ -558,6 +603,13 @@ func (_q *CustomerQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cus
 		if err := _q.loadCardRequests(ctx, query, nodes,
 			func(n *Customer) { n.appendNamedCardRequests(name) },
 			func(n *Customer, e *CardRequest) { n.appendNamedCardRequests(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedPayments {
+		if err := _q.loadPayments(ctx, query, nodes,
+			func(n *Customer) { n.appendNamedPayments(name) },
+			func(n *Customer, e *Payment) { n.appendNamedPayments(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -650,6 +702,36 @@ func (_q *CustomerQuery) loadCardRequests(ctx context.Context, query *CardReques
 	}
 	query.Where(predicate.CardRequest(func(s *sql.Selector) {
 		s.Where(sql.InValues(s.C(customer.CardRequestsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.CustomerID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "customer_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *CustomerQuery) loadPayments(ctx context.Context, query *PaymentQuery, nodes []*Customer, init func(*Customer), assign func(*Customer, *Payment)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Customer)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(payment.FieldCustomerID)
+	}
+	query.Where(predicate.Payment(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(customer.PaymentsColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {
@@ -840,6 +922,20 @@ func (_q *CustomerQuery) WithNamedCardRequests(name string, opts ...func(*CardRe
 		_q.withNamedCardRequests = make(map[string]*CardRequestQuery)
 	}
 	_q.withNamedCardRequests[name] = query
+	return _q
+}
+
+// WithNamedPayments tells the query-builder to eager-load the nodes that are connected to the "payments"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *CustomerQuery) WithNamedPayments(name string, opts ...func(*PaymentQuery)) *CustomerQuery {
+	query := (&PaymentClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedPayments == nil {
+		_q.withNamedPayments = make(map[string]*PaymentQuery)
+	}
+	_q.withNamedPayments[name] = query
 	return _q
 }
 

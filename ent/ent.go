@@ -9,6 +9,7 @@ import (
 	"cardfile/ent/creditcard"
 	"cardfile/ent/customer"
 	"cardfile/ent/outboxmessage"
+	"cardfile/ent/payment"
 	"cardfile/ent/session"
 	"cardfile/ent/staff"
 	"context"
@@ -86,6 +87,7 @@ func checkColumn(t, c string) error {
 			creditcard.Table:    creditcard.ValidColumn,
 			customer.Table:      customer.ValidColumn,
 			outboxmessage.Table: outboxmessage.ValidColumn,
+			payment.Table:       payment.ValidColumn,
 			session.Table:       session.ValidColumn,
 			staff.Table:         staff.ValidColumn,
 		})

@@ -9,6 +9,7 @@ import (
 	"cardfile/ent/creditcard"
 	"cardfile/ent/customer"
 	"cardfile/ent/outboxmessage"
+	"cardfile/ent/payment"
 	"cardfile/ent/predicate"
 	"cardfile/ent/session"
 	"cardfile/ent/staff"
@@ -21,7 +22,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 8)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 9)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditevent.Table,
@@ -168,6 +169,41 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   payment.Table,
+			Columns: payment.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: payment.FieldID,
+			},
+		},
+		Type: "Payment",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			payment.FieldCompanyID:            {Type: field.TypeInt, Column: payment.FieldCompanyID},
+			payment.FieldCreatedAt:            {Type: field.TypeTime, Column: payment.FieldCreatedAt},
+			payment.FieldUpdatedAt:            {Type: field.TypeTime, Column: payment.FieldUpdatedAt},
+			payment.FieldCustomerID:           {Type: field.TypeInt, Column: payment.FieldCustomerID},
+			payment.FieldCreditCardID:         {Type: field.TypeInt, Column: payment.FieldCreditCardID},
+			payment.FieldCardBrand:            {Type: field.TypeString, Column: payment.FieldCardBrand},
+			payment.FieldCardLast4:            {Type: field.TypeString, Column: payment.FieldCardLast4},
+			payment.FieldCardExpMonth:         {Type: field.TypeInt, Column: payment.FieldCardExpMonth},
+			payment.FieldCardExpYear:          {Type: field.TypeInt, Column: payment.FieldCardExpYear},
+			payment.FieldAmountCents:          {Type: field.TypeInt64, Column: payment.FieldAmountCents},
+			payment.FieldCurrency:             {Type: field.TypeString, Column: payment.FieldCurrency},
+			payment.FieldStatus:               {Type: field.TypeEnum, Column: payment.FieldStatus},
+			payment.FieldScreen:               {Type: field.TypeEnum, Column: payment.FieldScreen},
+			payment.FieldReference:            {Type: field.TypeString, Column: payment.FieldReference},
+			payment.FieldIdempotencyKey:       {Type: field.TypeString, Column: payment.FieldIdempotencyKey},
+			payment.FieldRequestHash:          {Type: field.TypeBytes, Column: payment.FieldRequestHash},
+			payment.FieldGatewayTransactionID: {Type: field.TypeString, Column: payment.FieldGatewayTransactionID},
+			payment.FieldAuthCode:             {Type: field.TypeString, Column: payment.FieldAuthCode},
+			payment.FieldDeclineCode:          {Type: field.TypeString, Column: payment.FieldDeclineCode},
+			payment.FieldDeclineMessage:       {Type: field.TypeString, Column: payment.FieldDeclineMessage},
+			payment.FieldSavedCard:            {Type: field.TypeBool, Column: payment.FieldSavedCard},
+			payment.FieldCreatedByID:          {Type: field.TypeInt, Column: payment.FieldCreatedByID},
+		},
+	}
+	graph.Nodes[7] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -185,7 +221,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldOriginIP:   {Type: field.TypeString, Column: session.FieldOriginIP},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   staff.Table,
 			Columns: staff.Columns,
@@ -366,6 +402,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"CardRequest",
 	)
 	graph.MustAddE(
+		"payments",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.PaymentsTable,
+			Columns: []string{customer.PaymentsColumn},
+			Bidi:    false,
+		},
+		"Customer",
+		"Payment",
+	)
+	graph.MustAddE(
 		"audit_events",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -376,6 +424,54 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Customer",
 		"AuditEvent",
+	)
+	graph.MustAddE(
+		"company",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   payment.CompanyTable,
+			Columns: []string{payment.CompanyColumn},
+			Bidi:    false,
+		},
+		"Payment",
+		"Company",
+	)
+	graph.MustAddE(
+		"customer",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   payment.CustomerTable,
+			Columns: []string{payment.CustomerColumn},
+			Bidi:    false,
+		},
+		"Payment",
+		"Customer",
+	)
+	graph.MustAddE(
+		"credit_card",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   payment.CreditCardTable,
+			Columns: []string{payment.CreditCardColumn},
+			Bidi:    false,
+		},
+		"Payment",
+		"CreditCard",
+	)
+	graph.MustAddE(
+		"created_by",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   payment.CreatedByTable,
+			Columns: []string{payment.CreatedByColumn},
+			Bidi:    false,
+		},
+		"Payment",
+		"Staff",
 	)
 	graph.MustAddE(
 		"staff",
@@ -1109,6 +1205,20 @@ func (f *CustomerFilter) WhereHasCardRequestsWith(preds ...predicate.CardRequest
 	})))
 }
 
+// WhereHasPayments applies a predicate to check if query has an edge payments.
+func (f *CustomerFilter) WhereHasPayments() {
+	f.Where(entql.HasEdge("payments"))
+}
+
+// WhereHasPaymentsWith applies a predicate to check if query has an edge payments with a given conditions (other predicates).
+func (f *CustomerFilter) WhereHasPaymentsWith(preds ...predicate.Payment) {
+	f.Where(entql.HasEdgeWith("payments", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
 // WhereHasAuditEvents applies a predicate to check if query has an edge audit_events.
 func (f *CustomerFilter) WhereHasAuditEvents() {
 	f.Where(entql.HasEdge("audit_events"))
@@ -1189,6 +1299,212 @@ func (f *OutboxMessageFilter) WhereHTMLBody(p entql.StringP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *PaymentQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the PaymentQuery builder.
+func (_q *PaymentQuery) Filter() *PaymentFilter {
+	return &PaymentFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *PaymentMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the PaymentMutation builder.
+func (m *PaymentMutation) Filter() *PaymentFilter {
+	return &PaymentFilter{config: m.config, predicateAdder: m}
+}
+
+// PaymentFilter provides a generic filtering capability at runtime for PaymentQuery.
+type PaymentFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *PaymentFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *PaymentFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(payment.FieldID))
+}
+
+// WhereCompanyID applies the entql int predicate on the company_id field.
+func (f *PaymentFilter) WhereCompanyID(p entql.IntP) {
+	f.Where(p.Field(payment.FieldCompanyID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *PaymentFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(payment.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *PaymentFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(payment.FieldUpdatedAt))
+}
+
+// WhereCustomerID applies the entql int predicate on the customer_id field.
+func (f *PaymentFilter) WhereCustomerID(p entql.IntP) {
+	f.Where(p.Field(payment.FieldCustomerID))
+}
+
+// WhereCreditCardID applies the entql int predicate on the credit_card_id field.
+func (f *PaymentFilter) WhereCreditCardID(p entql.IntP) {
+	f.Where(p.Field(payment.FieldCreditCardID))
+}
+
+// WhereCardBrand applies the entql string predicate on the card_brand field.
+func (f *PaymentFilter) WhereCardBrand(p entql.StringP) {
+	f.Where(p.Field(payment.FieldCardBrand))
+}
+
+// WhereCardLast4 applies the entql string predicate on the card_last4 field.
+func (f *PaymentFilter) WhereCardLast4(p entql.StringP) {
+	f.Where(p.Field(payment.FieldCardLast4))
+}
+
+// WhereCardExpMonth applies the entql int predicate on the card_exp_month field.
+func (f *PaymentFilter) WhereCardExpMonth(p entql.IntP) {
+	f.Where(p.Field(payment.FieldCardExpMonth))
+}
+
+// WhereCardExpYear applies the entql int predicate on the card_exp_year field.
+func (f *PaymentFilter) WhereCardExpYear(p entql.IntP) {
+	f.Where(p.Field(payment.FieldCardExpYear))
+}
+
+// WhereAmountCents applies the entql int64 predicate on the amount_cents field.
+func (f *PaymentFilter) WhereAmountCents(p entql.Int64P) {
+	f.Where(p.Field(payment.FieldAmountCents))
+}
+
+// WhereCurrency applies the entql string predicate on the currency field.
+func (f *PaymentFilter) WhereCurrency(p entql.StringP) {
+	f.Where(p.Field(payment.FieldCurrency))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *PaymentFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(payment.FieldStatus))
+}
+
+// WhereScreen applies the entql string predicate on the screen field.
+func (f *PaymentFilter) WhereScreen(p entql.StringP) {
+	f.Where(p.Field(payment.FieldScreen))
+}
+
+// WhereReference applies the entql string predicate on the reference field.
+func (f *PaymentFilter) WhereReference(p entql.StringP) {
+	f.Where(p.Field(payment.FieldReference))
+}
+
+// WhereIdempotencyKey applies the entql string predicate on the idempotency_key field.
+func (f *PaymentFilter) WhereIdempotencyKey(p entql.StringP) {
+	f.Where(p.Field(payment.FieldIdempotencyKey))
+}
+
+// WhereRequestHash applies the entql []byte predicate on the request_hash field.
+func (f *PaymentFilter) WhereRequestHash(p entql.BytesP) {
+	f.Where(p.Field(payment.FieldRequestHash))
+}
+
+// WhereGatewayTransactionID applies the entql string predicate on the gateway_transaction_id field.
+func (f *PaymentFilter) WhereGatewayTransactionID(p entql.StringP) {
+	f.Where(p.Field(payment.FieldGatewayTransactionID))
+}
+
+// WhereAuthCode applies the entql string predicate on the auth_code field.
+func (f *PaymentFilter) WhereAuthCode(p entql.StringP) {
+	f.Where(p.Field(payment.FieldAuthCode))
+}
+
+// WhereDeclineCode applies the entql string predicate on the decline_code field.
+func (f *PaymentFilter) WhereDeclineCode(p entql.StringP) {
+	f.Where(p.Field(payment.FieldDeclineCode))
+}
+
+// WhereDeclineMessage applies the entql string predicate on the decline_message field.
+func (f *PaymentFilter) WhereDeclineMessage(p entql.StringP) {
+	f.Where(p.Field(payment.FieldDeclineMessage))
+}
+
+// WhereSavedCard applies the entql bool predicate on the saved_card field.
+func (f *PaymentFilter) WhereSavedCard(p entql.BoolP) {
+	f.Where(p.Field(payment.FieldSavedCard))
+}
+
+// WhereCreatedByID applies the entql int predicate on the created_by_id field.
+func (f *PaymentFilter) WhereCreatedByID(p entql.IntP) {
+	f.Where(p.Field(payment.FieldCreatedByID))
+}
+
+// WhereHasCompany applies a predicate to check if query has an edge company.
+func (f *PaymentFilter) WhereHasCompany() {
+	f.Where(entql.HasEdge("company"))
+}
+
+// WhereHasCompanyWith applies a predicate to check if query has an edge company with a given conditions (other predicates).
+func (f *PaymentFilter) WhereHasCompanyWith(preds ...predicate.Company) {
+	f.Where(entql.HasEdgeWith("company", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasCustomer applies a predicate to check if query has an edge customer.
+func (f *PaymentFilter) WhereHasCustomer() {
+	f.Where(entql.HasEdge("customer"))
+}
+
+// WhereHasCustomerWith applies a predicate to check if query has an edge customer with a given conditions (other predicates).
+func (f *PaymentFilter) WhereHasCustomerWith(preds ...predicate.Customer) {
+	f.Where(entql.HasEdgeWith("customer", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasCreditCard applies a predicate to check if query has an edge credit_card.
+func (f *PaymentFilter) WhereHasCreditCard() {
+	f.Where(entql.HasEdge("credit_card"))
+}
+
+// WhereHasCreditCardWith applies a predicate to check if query has an edge credit_card with a given conditions (other predicates).
+func (f *PaymentFilter) WhereHasCreditCardWith(preds ...predicate.CreditCard) {
+	f.Where(entql.HasEdgeWith("credit_card", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasCreatedBy applies a predicate to check if query has an edge created_by.
+func (f *PaymentFilter) WhereHasCreatedBy() {
+	f.Where(entql.HasEdge("created_by"))
+}
+
+// WhereHasCreatedByWith applies a predicate to check if query has an edge created_by with a given conditions (other predicates).
+func (f *PaymentFilter) WhereHasCreatedByWith(preds ...predicate.Staff) {
+	f.Where(entql.HasEdgeWith("created_by", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *SessionQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1217,7 +1533,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1301,7 +1617,7 @@ type StaffFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *StaffFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -88,6 +88,26 @@ func (_m *Customer) CardRequests(ctx context.Context) (result []*CardRequest, er
 	return result, err
 }
 
+func (_m *Customer) Payments(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *PaymentOrder,
+) (*PaymentConnection, error) {
+	opts := []PaymentPaginateOption{
+		WithPaymentOrder(orderBy),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[2][alias]
+	if nodes, err := _m.NamedPayments(alias); err == nil || hasTotalCount {
+		pager, err := newPaymentPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &PaymentConnection{Edges: []*PaymentEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryPayments().Paginate(ctx, after, first, before, last, opts...)
+}
+
 func (_m *Customer) AuditEvents(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *AuditEventOrder,
 ) (*AuditEventConnection, error) {
@@ -95,7 +115,7 @@ func (_m *Customer) AuditEvents(
 		WithAuditEventOrder(orderBy),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[2][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[3][alias]
 	if nodes, err := _m.NamedAuditEvents(alias); err == nil || hasTotalCount {
 		pager, err := newAuditEventPager(opts, last != nil)
 		if err != nil {
@@ -106,4 +126,28 @@ func (_m *Customer) AuditEvents(
 		return conn, nil
 	}
 	return _m.QueryAuditEvents().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *Payment) Customer(ctx context.Context) (*Customer, error) {
+	result, err := _m.Edges.CustomerOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryCustomer().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Payment) CreditCard(ctx context.Context) (*CreditCard, error) {
+	result, err := _m.Edges.CreditCardOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryCreditCard().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *Payment) CreatedBy(ctx context.Context) (*Staff, error) {
+	result, err := _m.Edges.CreatedByOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryCreatedBy().Only(ctx)
+	}
+	return result, MaskNotFound(err)
 }

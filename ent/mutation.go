@@ -9,6 +9,7 @@ import (
 	"cardfile/ent/creditcard"
 	"cardfile/ent/customer"
 	"cardfile/ent/outboxmessage"
+	"cardfile/ent/payment"
 	"cardfile/ent/predicate"
 	"cardfile/ent/session"
 	"cardfile/ent/staff"
@@ -38,6 +39,7 @@ const (
 	TypeCreditCard    = "CreditCard"
 	TypeCustomer      = "Customer"
 	TypeOutboxMessage = "OutboxMessage"
+	TypePayment       = "Payment"
 	TypeSession       = "Session"
 	TypeStaff         = "Staff"
 )
@@ -4844,6 +4846,9 @@ type CustomerMutation struct {
 	card_requests          map[int]struct{}
 	removedcard_requests   map[int]struct{}
 	clearedcard_requests   bool
+	payments               map[int]struct{}
+	removedpayments        map[int]struct{}
+	clearedpayments        bool
 	audit_events           map[int]struct{}
 	removedaudit_events    map[int]struct{}
 	clearedaudit_events    bool
@@ -5507,6 +5512,60 @@ func (m *CustomerMutation) ResetCardRequests() {
 	m.removedcard_requests = nil
 }
 
+// AddPaymentIDs adds the "payments" edge to the Payment entity by ids.
+func (m *CustomerMutation) AddPaymentIDs(ids ...int) {
+	if m.payments == nil {
+		m.payments = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.payments[ids[i]] = struct{}{}
+	}
+}
+
+// ClearPayments clears the "payments" edge to the Payment entity.
+func (m *CustomerMutation) ClearPayments() {
+	m.clearedpayments = true
+}
+
+// PaymentsCleared reports if the "payments" edge to the Payment entity was cleared.
+func (m *CustomerMutation) PaymentsCleared() bool {
+	return m.clearedpayments
+}
+
+// RemovePaymentIDs removes the "payments" edge to the Payment entity by IDs.
+func (m *CustomerMutation) RemovePaymentIDs(ids ...int) {
+	if m.removedpayments == nil {
+		m.removedpayments = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.payments, ids[i])
+		m.removedpayments[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedPayments returns the removed IDs of the "payments" edge to the Payment entity.
+func (m *CustomerMutation) RemovedPaymentsIDs() (ids []int) {
+	for id := range m.removedpayments {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// PaymentsIDs returns the "payments" edge IDs in the mutation.
+func (m *CustomerMutation) PaymentsIDs() (ids []int) {
+	for id := range m.payments {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetPayments resets all changes to the "payments" edge.
+func (m *CustomerMutation) ResetPayments() {
+	m.payments = nil
+	m.clearedpayments = false
+	m.removedpayments = nil
+}
+
 // AddAuditEventIDs adds the "audit_events" edge to the AuditEvent entity by ids.
 func (m *CustomerMutation) AddAuditEventIDs(ids ...int) {
 	if m.audit_events == nil {
@@ -5882,7 +5941,7 @@ func (m *CustomerMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *CustomerMutation) AddedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 5)
 	if m.company != nil {
 		edges = append(edges, customer.EdgeCompany)
 	}
@@ -5891,6 +5950,9 @@ func (m *CustomerMutation) AddedEdges() []string {
 	}
 	if m.card_requests != nil {
 		edges = append(edges, customer.EdgeCardRequests)
+	}
+	if m.payments != nil {
+		edges = append(edges, customer.EdgePayments)
 	}
 	if m.audit_events != nil {
 		edges = append(edges, customer.EdgeAuditEvents)
@@ -5918,6 +5980,12 @@ func (m *CustomerMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case customer.EdgePayments:
+		ids := make([]ent.Value, 0, len(m.payments))
+		for id := range m.payments {
+			ids = append(ids, id)
+		}
+		return ids
 	case customer.EdgeAuditEvents:
 		ids := make([]ent.Value, 0, len(m.audit_events))
 		for id := range m.audit_events {
@@ -5930,12 +5998,15 @@ func (m *CustomerMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *CustomerMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 5)
 	if m.removedcredit_cards != nil {
 		edges = append(edges, customer.EdgeCreditCards)
 	}
 	if m.removedcard_requests != nil {
 		edges = append(edges, customer.EdgeCardRequests)
+	}
+	if m.removedpayments != nil {
+		edges = append(edges, customer.EdgePayments)
 	}
 	if m.removedaudit_events != nil {
 		edges = append(edges, customer.EdgeAuditEvents)
@@ -5959,6 +6030,12 @@ func (m *CustomerMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case customer.EdgePayments:
+		ids := make([]ent.Value, 0, len(m.removedpayments))
+		for id := range m.removedpayments {
+			ids = append(ids, id)
+		}
+		return ids
 	case customer.EdgeAuditEvents:
 		ids := make([]ent.Value, 0, len(m.removedaudit_events))
 		for id := range m.removedaudit_events {
@@ -5971,7 +6048,7 @@ func (m *CustomerMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *CustomerMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 5)
 	if m.clearedcompany {
 		edges = append(edges, customer.EdgeCompany)
 	}
@@ -5980,6 +6057,9 @@ func (m *CustomerMutation) ClearedEdges() []string {
 	}
 	if m.clearedcard_requests {
 		edges = append(edges, customer.EdgeCardRequests)
+	}
+	if m.clearedpayments {
+		edges = append(edges, customer.EdgePayments)
 	}
 	if m.clearedaudit_events {
 		edges = append(edges, customer.EdgeAuditEvents)
@@ -5997,6 +6077,8 @@ func (m *CustomerMutation) EdgeCleared(name string) bool {
 		return m.clearedcredit_cards
 	case customer.EdgeCardRequests:
 		return m.clearedcard_requests
+	case customer.EdgePayments:
+		return m.clearedpayments
 	case customer.EdgeAuditEvents:
 		return m.clearedaudit_events
 	}
@@ -6026,6 +6108,9 @@ func (m *CustomerMutation) ResetEdge(name string) error {
 		return nil
 	case customer.EdgeCardRequests:
 		m.ResetCardRequests()
+		return nil
+	case customer.EdgePayments:
+		m.ResetPayments()
 		return nil
 	case customer.EdgeAuditEvents:
 		m.ResetAuditEvents()
@@ -6574,6 +6659,1955 @@ func (m *OutboxMessageMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *OutboxMessageMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown OutboxMessage edge %s", name)
+}
+
+// PaymentMutation represents an operation that mutates the Payment nodes in the graph.
+type PaymentMutation struct {
+	config
+	op                     Op
+	typ                    string
+	id                     *int
+	created_at             *time.Time
+	updated_at             *time.Time
+	card_brand             *string
+	card_last4             *string
+	card_exp_month         *int
+	addcard_exp_month      *int
+	card_exp_year          *int
+	addcard_exp_year       *int
+	amount_cents           *int64
+	addamount_cents        *int64
+	currency               *string
+	status                 *payment.Status
+	screen                 *payment.Screen
+	reference              *string
+	idempotency_key        *string
+	request_hash           *[]byte
+	gateway_transaction_id *string
+	auth_code              *string
+	decline_code           *string
+	decline_message        *string
+	saved_card             *bool
+	clearedFields          map[string]struct{}
+	company                *int
+	clearedcompany         bool
+	customer               *int
+	clearedcustomer        bool
+	credit_card            *int
+	clearedcredit_card     bool
+	created_by             *int
+	clearedcreated_by      bool
+	done                   bool
+	oldValue               func(context.Context) (*Payment, error)
+	predicates             []predicate.Payment
+}
+
+var _ ent.Mutation = (*PaymentMutation)(nil)
+
+// paymentOption allows management of the mutation configuration using functional options.
+type paymentOption func(*PaymentMutation)
+
+// newPaymentMutation creates new mutation for the Payment entity.
+func newPaymentMutation(c config, op Op, opts ...paymentOption) *PaymentMutation {
+	m := &PaymentMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePayment,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPaymentID sets the ID field of the mutation.
+func withPaymentID(id int) paymentOption {
+	return func(m *PaymentMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Payment
+		)
+		m.oldValue = func(ctx context.Context) (*Payment, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Payment.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPayment sets the old Payment of the mutation.
+func withPayment(node *Payment) paymentOption {
+	return func(m *PaymentMutation) {
+		m.oldValue = func(context.Context) (*Payment, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PaymentMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PaymentMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PaymentMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PaymentMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Payment.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCompanyID sets the "company_id" field.
+func (m *PaymentMutation) SetCompanyID(i int) {
+	m.company = &i
+}
+
+// CompanyID returns the value of the "company_id" field in the mutation.
+func (m *PaymentMutation) CompanyID() (r int, exists bool) {
+	v := m.company
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCompanyID returns the old "company_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCompanyID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCompanyID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCompanyID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCompanyID: %w", err)
+	}
+	return oldValue.CompanyID, nil
+}
+
+// ResetCompanyID resets all changes to the "company_id" field.
+func (m *PaymentMutation) ResetCompanyID() {
+	m.company = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *PaymentMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *PaymentMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *PaymentMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *PaymentMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *PaymentMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *PaymentMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetCustomerID sets the "customer_id" field.
+func (m *PaymentMutation) SetCustomerID(i int) {
+	m.customer = &i
+}
+
+// CustomerID returns the value of the "customer_id" field in the mutation.
+func (m *PaymentMutation) CustomerID() (r int, exists bool) {
+	v := m.customer
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCustomerID returns the old "customer_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCustomerID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCustomerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCustomerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCustomerID: %w", err)
+	}
+	return oldValue.CustomerID, nil
+}
+
+// ResetCustomerID resets all changes to the "customer_id" field.
+func (m *PaymentMutation) ResetCustomerID() {
+	m.customer = nil
+}
+
+// SetCreditCardID sets the "credit_card_id" field.
+func (m *PaymentMutation) SetCreditCardID(i int) {
+	m.credit_card = &i
+}
+
+// CreditCardID returns the value of the "credit_card_id" field in the mutation.
+func (m *PaymentMutation) CreditCardID() (r int, exists bool) {
+	v := m.credit_card
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreditCardID returns the old "credit_card_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCreditCardID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreditCardID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreditCardID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreditCardID: %w", err)
+	}
+	return oldValue.CreditCardID, nil
+}
+
+// ClearCreditCardID clears the value of the "credit_card_id" field.
+func (m *PaymentMutation) ClearCreditCardID() {
+	m.credit_card = nil
+	m.clearedFields[payment.FieldCreditCardID] = struct{}{}
+}
+
+// CreditCardIDCleared returns if the "credit_card_id" field was cleared in this mutation.
+func (m *PaymentMutation) CreditCardIDCleared() bool {
+	_, ok := m.clearedFields[payment.FieldCreditCardID]
+	return ok
+}
+
+// ResetCreditCardID resets all changes to the "credit_card_id" field.
+func (m *PaymentMutation) ResetCreditCardID() {
+	m.credit_card = nil
+	delete(m.clearedFields, payment.FieldCreditCardID)
+}
+
+// SetCardBrand sets the "card_brand" field.
+func (m *PaymentMutation) SetCardBrand(s string) {
+	m.card_brand = &s
+}
+
+// CardBrand returns the value of the "card_brand" field in the mutation.
+func (m *PaymentMutation) CardBrand() (r string, exists bool) {
+	v := m.card_brand
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCardBrand returns the old "card_brand" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCardBrand(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCardBrand is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCardBrand requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCardBrand: %w", err)
+	}
+	return oldValue.CardBrand, nil
+}
+
+// ClearCardBrand clears the value of the "card_brand" field.
+func (m *PaymentMutation) ClearCardBrand() {
+	m.card_brand = nil
+	m.clearedFields[payment.FieldCardBrand] = struct{}{}
+}
+
+// CardBrandCleared returns if the "card_brand" field was cleared in this mutation.
+func (m *PaymentMutation) CardBrandCleared() bool {
+	_, ok := m.clearedFields[payment.FieldCardBrand]
+	return ok
+}
+
+// ResetCardBrand resets all changes to the "card_brand" field.
+func (m *PaymentMutation) ResetCardBrand() {
+	m.card_brand = nil
+	delete(m.clearedFields, payment.FieldCardBrand)
+}
+
+// SetCardLast4 sets the "card_last4" field.
+func (m *PaymentMutation) SetCardLast4(s string) {
+	m.card_last4 = &s
+}
+
+// CardLast4 returns the value of the "card_last4" field in the mutation.
+func (m *PaymentMutation) CardLast4() (r string, exists bool) {
+	v := m.card_last4
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCardLast4 returns the old "card_last4" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCardLast4(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCardLast4 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCardLast4 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCardLast4: %w", err)
+	}
+	return oldValue.CardLast4, nil
+}
+
+// ClearCardLast4 clears the value of the "card_last4" field.
+func (m *PaymentMutation) ClearCardLast4() {
+	m.card_last4 = nil
+	m.clearedFields[payment.FieldCardLast4] = struct{}{}
+}
+
+// CardLast4Cleared returns if the "card_last4" field was cleared in this mutation.
+func (m *PaymentMutation) CardLast4Cleared() bool {
+	_, ok := m.clearedFields[payment.FieldCardLast4]
+	return ok
+}
+
+// ResetCardLast4 resets all changes to the "card_last4" field.
+func (m *PaymentMutation) ResetCardLast4() {
+	m.card_last4 = nil
+	delete(m.clearedFields, payment.FieldCardLast4)
+}
+
+// SetCardExpMonth sets the "card_exp_month" field.
+func (m *PaymentMutation) SetCardExpMonth(i int) {
+	m.card_exp_month = &i
+	m.addcard_exp_month = nil
+}
+
+// CardExpMonth returns the value of the "card_exp_month" field in the mutation.
+func (m *PaymentMutation) CardExpMonth() (r int, exists bool) {
+	v := m.card_exp_month
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCardExpMonth returns the old "card_exp_month" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCardExpMonth(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCardExpMonth is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCardExpMonth requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCardExpMonth: %w", err)
+	}
+	return oldValue.CardExpMonth, nil
+}
+
+// AddCardExpMonth adds i to the "card_exp_month" field.
+func (m *PaymentMutation) AddCardExpMonth(i int) {
+	if m.addcard_exp_month != nil {
+		*m.addcard_exp_month += i
+	} else {
+		m.addcard_exp_month = &i
+	}
+}
+
+// AddedCardExpMonth returns the value that was added to the "card_exp_month" field in this mutation.
+func (m *PaymentMutation) AddedCardExpMonth() (r int, exists bool) {
+	v := m.addcard_exp_month
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearCardExpMonth clears the value of the "card_exp_month" field.
+func (m *PaymentMutation) ClearCardExpMonth() {
+	m.card_exp_month = nil
+	m.addcard_exp_month = nil
+	m.clearedFields[payment.FieldCardExpMonth] = struct{}{}
+}
+
+// CardExpMonthCleared returns if the "card_exp_month" field was cleared in this mutation.
+func (m *PaymentMutation) CardExpMonthCleared() bool {
+	_, ok := m.clearedFields[payment.FieldCardExpMonth]
+	return ok
+}
+
+// ResetCardExpMonth resets all changes to the "card_exp_month" field.
+func (m *PaymentMutation) ResetCardExpMonth() {
+	m.card_exp_month = nil
+	m.addcard_exp_month = nil
+	delete(m.clearedFields, payment.FieldCardExpMonth)
+}
+
+// SetCardExpYear sets the "card_exp_year" field.
+func (m *PaymentMutation) SetCardExpYear(i int) {
+	m.card_exp_year = &i
+	m.addcard_exp_year = nil
+}
+
+// CardExpYear returns the value of the "card_exp_year" field in the mutation.
+func (m *PaymentMutation) CardExpYear() (r int, exists bool) {
+	v := m.card_exp_year
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCardExpYear returns the old "card_exp_year" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCardExpYear(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCardExpYear is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCardExpYear requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCardExpYear: %w", err)
+	}
+	return oldValue.CardExpYear, nil
+}
+
+// AddCardExpYear adds i to the "card_exp_year" field.
+func (m *PaymentMutation) AddCardExpYear(i int) {
+	if m.addcard_exp_year != nil {
+		*m.addcard_exp_year += i
+	} else {
+		m.addcard_exp_year = &i
+	}
+}
+
+// AddedCardExpYear returns the value that was added to the "card_exp_year" field in this mutation.
+func (m *PaymentMutation) AddedCardExpYear() (r int, exists bool) {
+	v := m.addcard_exp_year
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearCardExpYear clears the value of the "card_exp_year" field.
+func (m *PaymentMutation) ClearCardExpYear() {
+	m.card_exp_year = nil
+	m.addcard_exp_year = nil
+	m.clearedFields[payment.FieldCardExpYear] = struct{}{}
+}
+
+// CardExpYearCleared returns if the "card_exp_year" field was cleared in this mutation.
+func (m *PaymentMutation) CardExpYearCleared() bool {
+	_, ok := m.clearedFields[payment.FieldCardExpYear]
+	return ok
+}
+
+// ResetCardExpYear resets all changes to the "card_exp_year" field.
+func (m *PaymentMutation) ResetCardExpYear() {
+	m.card_exp_year = nil
+	m.addcard_exp_year = nil
+	delete(m.clearedFields, payment.FieldCardExpYear)
+}
+
+// SetAmountCents sets the "amount_cents" field.
+func (m *PaymentMutation) SetAmountCents(i int64) {
+	m.amount_cents = &i
+	m.addamount_cents = nil
+}
+
+// AmountCents returns the value of the "amount_cents" field in the mutation.
+func (m *PaymentMutation) AmountCents() (r int64, exists bool) {
+	v := m.amount_cents
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAmountCents returns the old "amount_cents" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldAmountCents(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAmountCents is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAmountCents requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAmountCents: %w", err)
+	}
+	return oldValue.AmountCents, nil
+}
+
+// AddAmountCents adds i to the "amount_cents" field.
+func (m *PaymentMutation) AddAmountCents(i int64) {
+	if m.addamount_cents != nil {
+		*m.addamount_cents += i
+	} else {
+		m.addamount_cents = &i
+	}
+}
+
+// AddedAmountCents returns the value that was added to the "amount_cents" field in this mutation.
+func (m *PaymentMutation) AddedAmountCents() (r int64, exists bool) {
+	v := m.addamount_cents
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAmountCents resets all changes to the "amount_cents" field.
+func (m *PaymentMutation) ResetAmountCents() {
+	m.amount_cents = nil
+	m.addamount_cents = nil
+}
+
+// SetCurrency sets the "currency" field.
+func (m *PaymentMutation) SetCurrency(s string) {
+	m.currency = &s
+}
+
+// Currency returns the value of the "currency" field in the mutation.
+func (m *PaymentMutation) Currency() (r string, exists bool) {
+	v := m.currency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCurrency returns the old "currency" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCurrency(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCurrency: %w", err)
+	}
+	return oldValue.Currency, nil
+}
+
+// ResetCurrency resets all changes to the "currency" field.
+func (m *PaymentMutation) ResetCurrency() {
+	m.currency = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *PaymentMutation) SetStatus(pa payment.Status) {
+	m.status = &pa
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *PaymentMutation) Status() (r payment.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldStatus(ctx context.Context) (v payment.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *PaymentMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetScreen sets the "screen" field.
+func (m *PaymentMutation) SetScreen(pa payment.Screen) {
+	m.screen = &pa
+}
+
+// Screen returns the value of the "screen" field in the mutation.
+func (m *PaymentMutation) Screen() (r payment.Screen, exists bool) {
+	v := m.screen
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScreen returns the old "screen" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldScreen(ctx context.Context) (v payment.Screen, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScreen is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScreen requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScreen: %w", err)
+	}
+	return oldValue.Screen, nil
+}
+
+// ResetScreen resets all changes to the "screen" field.
+func (m *PaymentMutation) ResetScreen() {
+	m.screen = nil
+}
+
+// SetReference sets the "reference" field.
+func (m *PaymentMutation) SetReference(s string) {
+	m.reference = &s
+}
+
+// Reference returns the value of the "reference" field in the mutation.
+func (m *PaymentMutation) Reference() (r string, exists bool) {
+	v := m.reference
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReference returns the old "reference" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldReference(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReference is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReference requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReference: %w", err)
+	}
+	return oldValue.Reference, nil
+}
+
+// ResetReference resets all changes to the "reference" field.
+func (m *PaymentMutation) ResetReference() {
+	m.reference = nil
+}
+
+// SetIdempotencyKey sets the "idempotency_key" field.
+func (m *PaymentMutation) SetIdempotencyKey(s string) {
+	m.idempotency_key = &s
+}
+
+// IdempotencyKey returns the value of the "idempotency_key" field in the mutation.
+func (m *PaymentMutation) IdempotencyKey() (r string, exists bool) {
+	v := m.idempotency_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIdempotencyKey returns the old "idempotency_key" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldIdempotencyKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIdempotencyKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIdempotencyKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIdempotencyKey: %w", err)
+	}
+	return oldValue.IdempotencyKey, nil
+}
+
+// ResetIdempotencyKey resets all changes to the "idempotency_key" field.
+func (m *PaymentMutation) ResetIdempotencyKey() {
+	m.idempotency_key = nil
+}
+
+// SetRequestHash sets the "request_hash" field.
+func (m *PaymentMutation) SetRequestHash(b []byte) {
+	m.request_hash = &b
+}
+
+// RequestHash returns the value of the "request_hash" field in the mutation.
+func (m *PaymentMutation) RequestHash() (r []byte, exists bool) {
+	v := m.request_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequestHash returns the old "request_hash" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldRequestHash(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequestHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequestHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequestHash: %w", err)
+	}
+	return oldValue.RequestHash, nil
+}
+
+// ResetRequestHash resets all changes to the "request_hash" field.
+func (m *PaymentMutation) ResetRequestHash() {
+	m.request_hash = nil
+}
+
+// SetGatewayTransactionID sets the "gateway_transaction_id" field.
+func (m *PaymentMutation) SetGatewayTransactionID(s string) {
+	m.gateway_transaction_id = &s
+}
+
+// GatewayTransactionID returns the value of the "gateway_transaction_id" field in the mutation.
+func (m *PaymentMutation) GatewayTransactionID() (r string, exists bool) {
+	v := m.gateway_transaction_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGatewayTransactionID returns the old "gateway_transaction_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldGatewayTransactionID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGatewayTransactionID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGatewayTransactionID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGatewayTransactionID: %w", err)
+	}
+	return oldValue.GatewayTransactionID, nil
+}
+
+// ClearGatewayTransactionID clears the value of the "gateway_transaction_id" field.
+func (m *PaymentMutation) ClearGatewayTransactionID() {
+	m.gateway_transaction_id = nil
+	m.clearedFields[payment.FieldGatewayTransactionID] = struct{}{}
+}
+
+// GatewayTransactionIDCleared returns if the "gateway_transaction_id" field was cleared in this mutation.
+func (m *PaymentMutation) GatewayTransactionIDCleared() bool {
+	_, ok := m.clearedFields[payment.FieldGatewayTransactionID]
+	return ok
+}
+
+// ResetGatewayTransactionID resets all changes to the "gateway_transaction_id" field.
+func (m *PaymentMutation) ResetGatewayTransactionID() {
+	m.gateway_transaction_id = nil
+	delete(m.clearedFields, payment.FieldGatewayTransactionID)
+}
+
+// SetAuthCode sets the "auth_code" field.
+func (m *PaymentMutation) SetAuthCode(s string) {
+	m.auth_code = &s
+}
+
+// AuthCode returns the value of the "auth_code" field in the mutation.
+func (m *PaymentMutation) AuthCode() (r string, exists bool) {
+	v := m.auth_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAuthCode returns the old "auth_code" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldAuthCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAuthCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAuthCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAuthCode: %w", err)
+	}
+	return oldValue.AuthCode, nil
+}
+
+// ClearAuthCode clears the value of the "auth_code" field.
+func (m *PaymentMutation) ClearAuthCode() {
+	m.auth_code = nil
+	m.clearedFields[payment.FieldAuthCode] = struct{}{}
+}
+
+// AuthCodeCleared returns if the "auth_code" field was cleared in this mutation.
+func (m *PaymentMutation) AuthCodeCleared() bool {
+	_, ok := m.clearedFields[payment.FieldAuthCode]
+	return ok
+}
+
+// ResetAuthCode resets all changes to the "auth_code" field.
+func (m *PaymentMutation) ResetAuthCode() {
+	m.auth_code = nil
+	delete(m.clearedFields, payment.FieldAuthCode)
+}
+
+// SetDeclineCode sets the "decline_code" field.
+func (m *PaymentMutation) SetDeclineCode(s string) {
+	m.decline_code = &s
+}
+
+// DeclineCode returns the value of the "decline_code" field in the mutation.
+func (m *PaymentMutation) DeclineCode() (r string, exists bool) {
+	v := m.decline_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeclineCode returns the old "decline_code" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldDeclineCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeclineCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeclineCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeclineCode: %w", err)
+	}
+	return oldValue.DeclineCode, nil
+}
+
+// ClearDeclineCode clears the value of the "decline_code" field.
+func (m *PaymentMutation) ClearDeclineCode() {
+	m.decline_code = nil
+	m.clearedFields[payment.FieldDeclineCode] = struct{}{}
+}
+
+// DeclineCodeCleared returns if the "decline_code" field was cleared in this mutation.
+func (m *PaymentMutation) DeclineCodeCleared() bool {
+	_, ok := m.clearedFields[payment.FieldDeclineCode]
+	return ok
+}
+
+// ResetDeclineCode resets all changes to the "decline_code" field.
+func (m *PaymentMutation) ResetDeclineCode() {
+	m.decline_code = nil
+	delete(m.clearedFields, payment.FieldDeclineCode)
+}
+
+// SetDeclineMessage sets the "decline_message" field.
+func (m *PaymentMutation) SetDeclineMessage(s string) {
+	m.decline_message = &s
+}
+
+// DeclineMessage returns the value of the "decline_message" field in the mutation.
+func (m *PaymentMutation) DeclineMessage() (r string, exists bool) {
+	v := m.decline_message
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeclineMessage returns the old "decline_message" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldDeclineMessage(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeclineMessage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeclineMessage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeclineMessage: %w", err)
+	}
+	return oldValue.DeclineMessage, nil
+}
+
+// ClearDeclineMessage clears the value of the "decline_message" field.
+func (m *PaymentMutation) ClearDeclineMessage() {
+	m.decline_message = nil
+	m.clearedFields[payment.FieldDeclineMessage] = struct{}{}
+}
+
+// DeclineMessageCleared returns if the "decline_message" field was cleared in this mutation.
+func (m *PaymentMutation) DeclineMessageCleared() bool {
+	_, ok := m.clearedFields[payment.FieldDeclineMessage]
+	return ok
+}
+
+// ResetDeclineMessage resets all changes to the "decline_message" field.
+func (m *PaymentMutation) ResetDeclineMessage() {
+	m.decline_message = nil
+	delete(m.clearedFields, payment.FieldDeclineMessage)
+}
+
+// SetSavedCard sets the "saved_card" field.
+func (m *PaymentMutation) SetSavedCard(b bool) {
+	m.saved_card = &b
+}
+
+// SavedCard returns the value of the "saved_card" field in the mutation.
+func (m *PaymentMutation) SavedCard() (r bool, exists bool) {
+	v := m.saved_card
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSavedCard returns the old "saved_card" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldSavedCard(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSavedCard is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSavedCard requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSavedCard: %w", err)
+	}
+	return oldValue.SavedCard, nil
+}
+
+// ResetSavedCard resets all changes to the "saved_card" field.
+func (m *PaymentMutation) ResetSavedCard() {
+	m.saved_card = nil
+}
+
+// SetCreatedByID sets the "created_by_id" field.
+func (m *PaymentMutation) SetCreatedByID(i int) {
+	m.created_by = &i
+}
+
+// CreatedByID returns the value of the "created_by_id" field in the mutation.
+func (m *PaymentMutation) CreatedByID() (r int, exists bool) {
+	v := m.created_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedByID returns the old "created_by_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCreatedByID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedByID: %w", err)
+	}
+	return oldValue.CreatedByID, nil
+}
+
+// ClearCreatedByID clears the value of the "created_by_id" field.
+func (m *PaymentMutation) ClearCreatedByID() {
+	m.created_by = nil
+	m.clearedFields[payment.FieldCreatedByID] = struct{}{}
+}
+
+// CreatedByIDCleared returns if the "created_by_id" field was cleared in this mutation.
+func (m *PaymentMutation) CreatedByIDCleared() bool {
+	_, ok := m.clearedFields[payment.FieldCreatedByID]
+	return ok
+}
+
+// ResetCreatedByID resets all changes to the "created_by_id" field.
+func (m *PaymentMutation) ResetCreatedByID() {
+	m.created_by = nil
+	delete(m.clearedFields, payment.FieldCreatedByID)
+}
+
+// ClearCompany clears the "company" edge to the Company entity.
+func (m *PaymentMutation) ClearCompany() {
+	m.clearedcompany = true
+	m.clearedFields[payment.FieldCompanyID] = struct{}{}
+}
+
+// CompanyCleared reports if the "company" edge to the Company entity was cleared.
+func (m *PaymentMutation) CompanyCleared() bool {
+	return m.clearedcompany
+}
+
+// CompanyIDs returns the "company" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// CompanyID instead. It exists only for internal usage by the builders.
+func (m *PaymentMutation) CompanyIDs() (ids []int) {
+	if id := m.company; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetCompany resets all changes to the "company" edge.
+func (m *PaymentMutation) ResetCompany() {
+	m.company = nil
+	m.clearedcompany = false
+}
+
+// ClearCustomer clears the "customer" edge to the Customer entity.
+func (m *PaymentMutation) ClearCustomer() {
+	m.clearedcustomer = true
+	m.clearedFields[payment.FieldCustomerID] = struct{}{}
+}
+
+// CustomerCleared reports if the "customer" edge to the Customer entity was cleared.
+func (m *PaymentMutation) CustomerCleared() bool {
+	return m.clearedcustomer
+}
+
+// CustomerIDs returns the "customer" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// CustomerID instead. It exists only for internal usage by the builders.
+func (m *PaymentMutation) CustomerIDs() (ids []int) {
+	if id := m.customer; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetCustomer resets all changes to the "customer" edge.
+func (m *PaymentMutation) ResetCustomer() {
+	m.customer = nil
+	m.clearedcustomer = false
+}
+
+// ClearCreditCard clears the "credit_card" edge to the CreditCard entity.
+func (m *PaymentMutation) ClearCreditCard() {
+	m.clearedcredit_card = true
+	m.clearedFields[payment.FieldCreditCardID] = struct{}{}
+}
+
+// CreditCardCleared reports if the "credit_card" edge to the CreditCard entity was cleared.
+func (m *PaymentMutation) CreditCardCleared() bool {
+	return m.CreditCardIDCleared() || m.clearedcredit_card
+}
+
+// CreditCardIDs returns the "credit_card" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// CreditCardID instead. It exists only for internal usage by the builders.
+func (m *PaymentMutation) CreditCardIDs() (ids []int) {
+	if id := m.credit_card; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetCreditCard resets all changes to the "credit_card" edge.
+func (m *PaymentMutation) ResetCreditCard() {
+	m.credit_card = nil
+	m.clearedcredit_card = false
+}
+
+// ClearCreatedBy clears the "created_by" edge to the Staff entity.
+func (m *PaymentMutation) ClearCreatedBy() {
+	m.clearedcreated_by = true
+	m.clearedFields[payment.FieldCreatedByID] = struct{}{}
+}
+
+// CreatedByCleared reports if the "created_by" edge to the Staff entity was cleared.
+func (m *PaymentMutation) CreatedByCleared() bool {
+	return m.CreatedByIDCleared() || m.clearedcreated_by
+}
+
+// CreatedByIDs returns the "created_by" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// CreatedByID instead. It exists only for internal usage by the builders.
+func (m *PaymentMutation) CreatedByIDs() (ids []int) {
+	if id := m.created_by; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetCreatedBy resets all changes to the "created_by" edge.
+func (m *PaymentMutation) ResetCreatedBy() {
+	m.created_by = nil
+	m.clearedcreated_by = false
+}
+
+// Where appends a list predicates to the PaymentMutation builder.
+func (m *PaymentMutation) Where(ps ...predicate.Payment) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PaymentMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PaymentMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Payment, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PaymentMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PaymentMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Payment).
+func (m *PaymentMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PaymentMutation) Fields() []string {
+	fields := make([]string, 0, 22)
+	if m.company != nil {
+		fields = append(fields, payment.FieldCompanyID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, payment.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, payment.FieldUpdatedAt)
+	}
+	if m.customer != nil {
+		fields = append(fields, payment.FieldCustomerID)
+	}
+	if m.credit_card != nil {
+		fields = append(fields, payment.FieldCreditCardID)
+	}
+	if m.card_brand != nil {
+		fields = append(fields, payment.FieldCardBrand)
+	}
+	if m.card_last4 != nil {
+		fields = append(fields, payment.FieldCardLast4)
+	}
+	if m.card_exp_month != nil {
+		fields = append(fields, payment.FieldCardExpMonth)
+	}
+	if m.card_exp_year != nil {
+		fields = append(fields, payment.FieldCardExpYear)
+	}
+	if m.amount_cents != nil {
+		fields = append(fields, payment.FieldAmountCents)
+	}
+	if m.currency != nil {
+		fields = append(fields, payment.FieldCurrency)
+	}
+	if m.status != nil {
+		fields = append(fields, payment.FieldStatus)
+	}
+	if m.screen != nil {
+		fields = append(fields, payment.FieldScreen)
+	}
+	if m.reference != nil {
+		fields = append(fields, payment.FieldReference)
+	}
+	if m.idempotency_key != nil {
+		fields = append(fields, payment.FieldIdempotencyKey)
+	}
+	if m.request_hash != nil {
+		fields = append(fields, payment.FieldRequestHash)
+	}
+	if m.gateway_transaction_id != nil {
+		fields = append(fields, payment.FieldGatewayTransactionID)
+	}
+	if m.auth_code != nil {
+		fields = append(fields, payment.FieldAuthCode)
+	}
+	if m.decline_code != nil {
+		fields = append(fields, payment.FieldDeclineCode)
+	}
+	if m.decline_message != nil {
+		fields = append(fields, payment.FieldDeclineMessage)
+	}
+	if m.saved_card != nil {
+		fields = append(fields, payment.FieldSavedCard)
+	}
+	if m.created_by != nil {
+		fields = append(fields, payment.FieldCreatedByID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PaymentMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case payment.FieldCompanyID:
+		return m.CompanyID()
+	case payment.FieldCreatedAt:
+		return m.CreatedAt()
+	case payment.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case payment.FieldCustomerID:
+		return m.CustomerID()
+	case payment.FieldCreditCardID:
+		return m.CreditCardID()
+	case payment.FieldCardBrand:
+		return m.CardBrand()
+	case payment.FieldCardLast4:
+		return m.CardLast4()
+	case payment.FieldCardExpMonth:
+		return m.CardExpMonth()
+	case payment.FieldCardExpYear:
+		return m.CardExpYear()
+	case payment.FieldAmountCents:
+		return m.AmountCents()
+	case payment.FieldCurrency:
+		return m.Currency()
+	case payment.FieldStatus:
+		return m.Status()
+	case payment.FieldScreen:
+		return m.Screen()
+	case payment.FieldReference:
+		return m.Reference()
+	case payment.FieldIdempotencyKey:
+		return m.IdempotencyKey()
+	case payment.FieldRequestHash:
+		return m.RequestHash()
+	case payment.FieldGatewayTransactionID:
+		return m.GatewayTransactionID()
+	case payment.FieldAuthCode:
+		return m.AuthCode()
+	case payment.FieldDeclineCode:
+		return m.DeclineCode()
+	case payment.FieldDeclineMessage:
+		return m.DeclineMessage()
+	case payment.FieldSavedCard:
+		return m.SavedCard()
+	case payment.FieldCreatedByID:
+		return m.CreatedByID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PaymentMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case payment.FieldCompanyID:
+		return m.OldCompanyID(ctx)
+	case payment.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case payment.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case payment.FieldCustomerID:
+		return m.OldCustomerID(ctx)
+	case payment.FieldCreditCardID:
+		return m.OldCreditCardID(ctx)
+	case payment.FieldCardBrand:
+		return m.OldCardBrand(ctx)
+	case payment.FieldCardLast4:
+		return m.OldCardLast4(ctx)
+	case payment.FieldCardExpMonth:
+		return m.OldCardExpMonth(ctx)
+	case payment.FieldCardExpYear:
+		return m.OldCardExpYear(ctx)
+	case payment.FieldAmountCents:
+		return m.OldAmountCents(ctx)
+	case payment.FieldCurrency:
+		return m.OldCurrency(ctx)
+	case payment.FieldStatus:
+		return m.OldStatus(ctx)
+	case payment.FieldScreen:
+		return m.OldScreen(ctx)
+	case payment.FieldReference:
+		return m.OldReference(ctx)
+	case payment.FieldIdempotencyKey:
+		return m.OldIdempotencyKey(ctx)
+	case payment.FieldRequestHash:
+		return m.OldRequestHash(ctx)
+	case payment.FieldGatewayTransactionID:
+		return m.OldGatewayTransactionID(ctx)
+	case payment.FieldAuthCode:
+		return m.OldAuthCode(ctx)
+	case payment.FieldDeclineCode:
+		return m.OldDeclineCode(ctx)
+	case payment.FieldDeclineMessage:
+		return m.OldDeclineMessage(ctx)
+	case payment.FieldSavedCard:
+		return m.OldSavedCard(ctx)
+	case payment.FieldCreatedByID:
+		return m.OldCreatedByID(ctx)
+	}
+	return nil, fmt.Errorf("unknown Payment field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PaymentMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case payment.FieldCompanyID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCompanyID(v)
+		return nil
+	case payment.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case payment.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case payment.FieldCustomerID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCustomerID(v)
+		return nil
+	case payment.FieldCreditCardID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreditCardID(v)
+		return nil
+	case payment.FieldCardBrand:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCardBrand(v)
+		return nil
+	case payment.FieldCardLast4:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCardLast4(v)
+		return nil
+	case payment.FieldCardExpMonth:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCardExpMonth(v)
+		return nil
+	case payment.FieldCardExpYear:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCardExpYear(v)
+		return nil
+	case payment.FieldAmountCents:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAmountCents(v)
+		return nil
+	case payment.FieldCurrency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCurrency(v)
+		return nil
+	case payment.FieldStatus:
+		v, ok := value.(payment.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case payment.FieldScreen:
+		v, ok := value.(payment.Screen)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScreen(v)
+		return nil
+	case payment.FieldReference:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReference(v)
+		return nil
+	case payment.FieldIdempotencyKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIdempotencyKey(v)
+		return nil
+	case payment.FieldRequestHash:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequestHash(v)
+		return nil
+	case payment.FieldGatewayTransactionID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGatewayTransactionID(v)
+		return nil
+	case payment.FieldAuthCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAuthCode(v)
+		return nil
+	case payment.FieldDeclineCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeclineCode(v)
+		return nil
+	case payment.FieldDeclineMessage:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeclineMessage(v)
+		return nil
+	case payment.FieldSavedCard:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSavedCard(v)
+		return nil
+	case payment.FieldCreatedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedByID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Payment field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PaymentMutation) AddedFields() []string {
+	var fields []string
+	if m.addcard_exp_month != nil {
+		fields = append(fields, payment.FieldCardExpMonth)
+	}
+	if m.addcard_exp_year != nil {
+		fields = append(fields, payment.FieldCardExpYear)
+	}
+	if m.addamount_cents != nil {
+		fields = append(fields, payment.FieldAmountCents)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PaymentMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case payment.FieldCardExpMonth:
+		return m.AddedCardExpMonth()
+	case payment.FieldCardExpYear:
+		return m.AddedCardExpYear()
+	case payment.FieldAmountCents:
+		return m.AddedAmountCents()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PaymentMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case payment.FieldCardExpMonth:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCardExpMonth(v)
+		return nil
+	case payment.FieldCardExpYear:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCardExpYear(v)
+		return nil
+	case payment.FieldAmountCents:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAmountCents(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Payment numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PaymentMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(payment.FieldCreditCardID) {
+		fields = append(fields, payment.FieldCreditCardID)
+	}
+	if m.FieldCleared(payment.FieldCardBrand) {
+		fields = append(fields, payment.FieldCardBrand)
+	}
+	if m.FieldCleared(payment.FieldCardLast4) {
+		fields = append(fields, payment.FieldCardLast4)
+	}
+	if m.FieldCleared(payment.FieldCardExpMonth) {
+		fields = append(fields, payment.FieldCardExpMonth)
+	}
+	if m.FieldCleared(payment.FieldCardExpYear) {
+		fields = append(fields, payment.FieldCardExpYear)
+	}
+	if m.FieldCleared(payment.FieldGatewayTransactionID) {
+		fields = append(fields, payment.FieldGatewayTransactionID)
+	}
+	if m.FieldCleared(payment.FieldAuthCode) {
+		fields = append(fields, payment.FieldAuthCode)
+	}
+	if m.FieldCleared(payment.FieldDeclineCode) {
+		fields = append(fields, payment.FieldDeclineCode)
+	}
+	if m.FieldCleared(payment.FieldDeclineMessage) {
+		fields = append(fields, payment.FieldDeclineMessage)
+	}
+	if m.FieldCleared(payment.FieldCreatedByID) {
+		fields = append(fields, payment.FieldCreatedByID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PaymentMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PaymentMutation) ClearField(name string) error {
+	switch name {
+	case payment.FieldCreditCardID:
+		m.ClearCreditCardID()
+		return nil
+	case payment.FieldCardBrand:
+		m.ClearCardBrand()
+		return nil
+	case payment.FieldCardLast4:
+		m.ClearCardLast4()
+		return nil
+	case payment.FieldCardExpMonth:
+		m.ClearCardExpMonth()
+		return nil
+	case payment.FieldCardExpYear:
+		m.ClearCardExpYear()
+		return nil
+	case payment.FieldGatewayTransactionID:
+		m.ClearGatewayTransactionID()
+		return nil
+	case payment.FieldAuthCode:
+		m.ClearAuthCode()
+		return nil
+	case payment.FieldDeclineCode:
+		m.ClearDeclineCode()
+		return nil
+	case payment.FieldDeclineMessage:
+		m.ClearDeclineMessage()
+		return nil
+	case payment.FieldCreatedByID:
+		m.ClearCreatedByID()
+		return nil
+	}
+	return fmt.Errorf("unknown Payment nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PaymentMutation) ResetField(name string) error {
+	switch name {
+	case payment.FieldCompanyID:
+		m.ResetCompanyID()
+		return nil
+	case payment.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case payment.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case payment.FieldCustomerID:
+		m.ResetCustomerID()
+		return nil
+	case payment.FieldCreditCardID:
+		m.ResetCreditCardID()
+		return nil
+	case payment.FieldCardBrand:
+		m.ResetCardBrand()
+		return nil
+	case payment.FieldCardLast4:
+		m.ResetCardLast4()
+		return nil
+	case payment.FieldCardExpMonth:
+		m.ResetCardExpMonth()
+		return nil
+	case payment.FieldCardExpYear:
+		m.ResetCardExpYear()
+		return nil
+	case payment.FieldAmountCents:
+		m.ResetAmountCents()
+		return nil
+	case payment.FieldCurrency:
+		m.ResetCurrency()
+		return nil
+	case payment.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case payment.FieldScreen:
+		m.ResetScreen()
+		return nil
+	case payment.FieldReference:
+		m.ResetReference()
+		return nil
+	case payment.FieldIdempotencyKey:
+		m.ResetIdempotencyKey()
+		return nil
+	case payment.FieldRequestHash:
+		m.ResetRequestHash()
+		return nil
+	case payment.FieldGatewayTransactionID:
+		m.ResetGatewayTransactionID()
+		return nil
+	case payment.FieldAuthCode:
+		m.ResetAuthCode()
+		return nil
+	case payment.FieldDeclineCode:
+		m.ResetDeclineCode()
+		return nil
+	case payment.FieldDeclineMessage:
+		m.ResetDeclineMessage()
+		return nil
+	case payment.FieldSavedCard:
+		m.ResetSavedCard()
+		return nil
+	case payment.FieldCreatedByID:
+		m.ResetCreatedByID()
+		return nil
+	}
+	return fmt.Errorf("unknown Payment field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PaymentMutation) AddedEdges() []string {
+	edges := make([]string, 0, 4)
+	if m.company != nil {
+		edges = append(edges, payment.EdgeCompany)
+	}
+	if m.customer != nil {
+		edges = append(edges, payment.EdgeCustomer)
+	}
+	if m.credit_card != nil {
+		edges = append(edges, payment.EdgeCreditCard)
+	}
+	if m.created_by != nil {
+		edges = append(edges, payment.EdgeCreatedBy)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PaymentMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case payment.EdgeCompany:
+		if id := m.company; id != nil {
+			return []ent.Value{*id}
+		}
+	case payment.EdgeCustomer:
+		if id := m.customer; id != nil {
+			return []ent.Value{*id}
+		}
+	case payment.EdgeCreditCard:
+		if id := m.credit_card; id != nil {
+			return []ent.Value{*id}
+		}
+	case payment.EdgeCreatedBy:
+		if id := m.created_by; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PaymentMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 4)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PaymentMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PaymentMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 4)
+	if m.clearedcompany {
+		edges = append(edges, payment.EdgeCompany)
+	}
+	if m.clearedcustomer {
+		edges = append(edges, payment.EdgeCustomer)
+	}
+	if m.clearedcredit_card {
+		edges = append(edges, payment.EdgeCreditCard)
+	}
+	if m.clearedcreated_by {
+		edges = append(edges, payment.EdgeCreatedBy)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PaymentMutation) EdgeCleared(name string) bool {
+	switch name {
+	case payment.EdgeCompany:
+		return m.clearedcompany
+	case payment.EdgeCustomer:
+		return m.clearedcustomer
+	case payment.EdgeCreditCard:
+		return m.clearedcredit_card
+	case payment.EdgeCreatedBy:
+		return m.clearedcreated_by
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PaymentMutation) ClearEdge(name string) error {
+	switch name {
+	case payment.EdgeCompany:
+		m.ClearCompany()
+		return nil
+	case payment.EdgeCustomer:
+		m.ClearCustomer()
+		return nil
+	case payment.EdgeCreditCard:
+		m.ClearCreditCard()
+		return nil
+	case payment.EdgeCreatedBy:
+		m.ClearCreatedBy()
+		return nil
+	}
+	return fmt.Errorf("unknown Payment unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PaymentMutation) ResetEdge(name string) error {
+	switch name {
+	case payment.EdgeCompany:
+		m.ResetCompany()
+		return nil
+	case payment.EdgeCustomer:
+		m.ResetCustomer()
+		return nil
+	case payment.EdgeCreditCard:
+		m.ResetCreditCard()
+		return nil
+	case payment.EdgeCreatedBy:
+		m.ResetCreatedBy()
+		return nil
+	}
+	return fmt.Errorf("unknown Payment edge %s", name)
 }
 
 // SessionMutation represents an operation that mutates the Session nodes in the graph.

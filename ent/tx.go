@@ -26,6 +26,8 @@ type Tx struct {
 	Customer *CustomerClient
 	// OutboxMessage is the client for interacting with the OutboxMessage builders.
 	OutboxMessage *OutboxMessageClient
+	// Payment is the client for interacting with the Payment builders.
+	Payment *PaymentClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Staff is the client for interacting with the Staff builders.
@@ -167,6 +169,7 @@ func (tx *Tx) init() {
 	tx.CreditCard = NewCreditCardClient(tx.config)
 	tx.Customer = NewCustomerClient(tx.config)
 	tx.OutboxMessage = NewOutboxMessageClient(tx.config)
+	tx.Payment = NewPaymentClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.Staff = NewStaffClient(tx.config)
 }

@@ -54,12 +54,7 @@ func (r *customerResolver) CanPayByCard(ctx context.Context, obj *ent.Customer) 
 	if err != nil {
 		return nil, err
 	}
-	v := payments.Eligibility(co, obj)
-	out := &model.CardPaymentEligibility{Allowed: v.Allowed}
-	if !v.Allowed {
-		out.Reason = &v.Reason
-	}
-	return out, nil
+	return eligibility(payments.Eligibility(co, obj)), nil
 }
 
 // AddCreditCard is the resolver for the addCreditCard field.

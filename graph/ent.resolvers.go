@@ -69,6 +69,9 @@ func (r *Resolver) CreditCard() generated.CreditCardResolver { return &creditCar
 // Customer returns generated.CustomerResolver implementation.
 func (r *Resolver) Customer() generated.CustomerResolver { return &customerResolver{r} }
 
+// Payment returns generated.PaymentResolver implementation.
+func (r *Resolver) Payment() generated.PaymentResolver { return &paymentResolver{r} }
+
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
@@ -78,6 +81,7 @@ func (r *Resolver) Staff() generated.StaffResolver { return &staffResolver{r} }
 type (
 	creditCardResolver struct{ *Resolver }
 	customerResolver   struct{ *Resolver }
+	paymentResolver    struct{ *Resolver }
 	queryResolver      struct{ *Resolver }
 	staffResolver      struct{ *Resolver }
 )

@@ -6,8 +6,10 @@ import (
 
 	"cardfile/ent"
 	"cardfile/ent/privacy"
+	"cardfile/graph/model"
 	"cardfile/internal/apperr"
 	"cardfile/internal/auth"
+	"cardfile/internal/payments"
 
 	"github.com/99designs/gqlgen/graphql"
 )
@@ -56,4 +58,16 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// eligibility is a payments verdict as GraphQL shows it.
+func eligibility(v payments.Verdict) *model.CardPaymentEligibility {
+	return &model.CardPaymentEligibility{Allowed: v.Allowed, Reason: nonEmpty(v.Reason)}
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

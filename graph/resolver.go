@@ -10,6 +10,7 @@ import (
 	"cardfile/internal/db"
 	"cardfile/internal/events"
 	"cardfile/internal/gateway"
+	"cardfile/internal/payments"
 	"cardfile/internal/requests"
 )
 
@@ -19,6 +20,7 @@ type Resolver struct {
 	Auth     *auth.Service
 	Cards    *cards.Service
 	Requests *requests.Service
+	Payments *payments.Service
 	Gateway  gateway.Gateway
 	Events   events.Broker
 	Log      *slog.Logger

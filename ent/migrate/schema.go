@@ -345,6 +345,81 @@ var (
 			},
 		},
 	}
+	// PaymentsColumns holds the columns for the "payments" table.
+	PaymentsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "card_brand", Type: field.TypeString, Nullable: true},
+		{Name: "card_last4", Type: field.TypeString, Nullable: true},
+		{Name: "card_exp_month", Type: field.TypeInt, Nullable: true},
+		{Name: "card_exp_year", Type: field.TypeInt, Nullable: true},
+		{Name: "amount_cents", Type: field.TypeInt64},
+		{Name: "currency", Type: field.TypeString, Size: 3},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "APPROVED", "DECLINED", "UNKNOWN", "FAILED"}, Default: "PENDING"},
+		{Name: "screen", Type: field.TypeEnum, Enums: []string{"RECEIVE_PAYMENTS", "ORDER_ENTRY", "ACCOUNTS_RECEIVABLE"}},
+		{Name: "reference", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "idempotency_key", Type: field.TypeString, Size: 100},
+		{Name: "request_hash", Type: field.TypeBytes},
+		{Name: "gateway_transaction_id", Type: field.TypeString, Nullable: true},
+		{Name: "auth_code", Type: field.TypeString, Nullable: true},
+		{Name: "decline_code", Type: field.TypeString, Nullable: true},
+		{Name: "decline_message", Type: field.TypeString, Nullable: true},
+		{Name: "saved_card", Type: field.TypeBool, Default: false},
+		{Name: "customer_id", Type: field.TypeInt},
+		{Name: "company_id", Type: field.TypeInt},
+		{Name: "credit_card_id", Type: field.TypeInt, Nullable: true},
+		{Name: "created_by_id", Type: field.TypeInt, Nullable: true},
+	}
+	// PaymentsTable holds the schema information for the "payments" table.
+	PaymentsTable = &schema.Table{
+		Name:       "payments",
+		Columns:    PaymentsColumns,
+		PrimaryKey: []*schema.Column{PaymentsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "payments_customers_payments",
+				Columns:    []*schema.Column{PaymentsColumns[19]},
+				RefColumns: []*schema.Column{CustomersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "payments_companies_company",
+				Columns:    []*schema.Column{PaymentsColumns[20]},
+				RefColumns: []*schema.Column{CompaniesColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "payments_credit_cards_credit_card",
+				Columns:    []*schema.Column{PaymentsColumns[21]},
+				RefColumns: []*schema.Column{CreditCardsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "payments_staffs_created_by",
+				Columns:    []*schema.Column{PaymentsColumns[22]},
+				RefColumns: []*schema.Column{StaffsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "payment_company_id",
+				Unique:  false,
+				Columns: []*schema.Column{PaymentsColumns[20]},
+			},
+			{
+				Name:    "payment_company_id_idempotency_key",
+				Unique:  true,
+				Columns: []*schema.Column{PaymentsColumns[20], PaymentsColumns[12]},
+			},
+			{
+				Name:    "payment_customer_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{PaymentsColumns[19], PaymentsColumns[1]},
+			},
+		},
+	}
 	// SessionsColumns holds the columns for the "sessions" table.
 	SessionsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -425,6 +500,7 @@ var (
 		CreditCardsTable,
 		CustomersTable,
 		OutboxMessagesTable,
+		PaymentsTable,
 		SessionsTable,
 		StaffsTable,
 	}
@@ -459,6 +535,13 @@ func init() {
 	}
 	OutboxMessagesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(30064771072),
+	}
+	PaymentsTable.ForeignKeys[0].RefTable = CustomersTable
+	PaymentsTable.ForeignKeys[1].RefTable = CompaniesTable
+	PaymentsTable.ForeignKeys[2].RefTable = CreditCardsTable
+	PaymentsTable.ForeignKeys[3].RefTable = StaffsTable
+	PaymentsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(34359738368),
 	}
 	SessionsTable.ForeignKeys[0].RefTable = StaffsTable
 	SessionsTable.Annotation = &entsql.Annotation{

@@ -45,6 +45,9 @@ func (Customer) Edges() []ent.Edge {
 		edge.To("card_requests", CardRequest.Type).
 			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput, entgql.SkipWhereInput)).
 			Comment("Card requests emailed to this customer, newest first."),
+		edge.To("payments", Payment.Type).
+			Annotations(entgql.RelayConnection(), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput, entgql.SkipWhereInput)).
+			Comment("Card payments applied for this customer."),
 		edge.To("audit_events", AuditEvent.Type).
 			Annotations(entgql.RelayConnection(), entgql.Skip(entgql.SkipWhereInput)).
 			Comment("What happened to this customer's cards, newest first (ADMIN and CREDIT_MANAGER only)."),

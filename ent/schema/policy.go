@@ -72,3 +72,6 @@ func (CardRequest) Policy() ent.Policy { return CreditCard{}.Policy() }
 
 // Policy of the OutboxMessage: system only (the outbox mailer and the dev page).
 func (OutboxMessage) Policy() ent.Policy { return Session{}.Policy() }
+
+// Policy of the Payment: card managers of the same company.
+func (Payment) Policy() ent.Policy { return CreditCard{}.Policy() }

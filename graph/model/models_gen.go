@@ -5,6 +5,7 @@ package model
 import (
 	"bytes"
 	"cardfile/ent"
+	"cardfile/ent/payment"
 	"fmt"
 	"io"
 	"strconv"
@@ -23,6 +24,30 @@ type AddCreditCardInput struct {
 	MakePrimary *bool `json:"makePrimary,omitempty"`
 	// Save the card even when the same card (brand, last 4, expiry) is already on file.
 	AllowDuplicate *bool `json:"allowDuplicate,omitempty"`
+}
+
+// A card payment to apply.
+type ApplyCreditCardPaymentInput struct {
+	// The paying customer.
+	CustomerID int `json:"customerId"`
+	// The amount in USD as a decimal string with at most two decimals, e.g. "125.50".
+	Amount string `json:"amount"`
+	// The screen applying the payment.
+	Screen payment.Screen `json:"screen"`
+	// Invoice or order number, up to 64 characters.
+	Reference *string `json:"reference,omitempty"`
+	// A saved card to charge. Give this or paymentToken.
+	CreditCardID *int `json:"creditCardId,omitempty"`
+	// A single-use payment token for a new card from the gateway's hosted fields. Give this or creditCardId.
+	PaymentToken *string `json:"paymentToken,omitempty"`
+	// Save the new card for future payments.
+	SaveCard *bool `json:"saveCard,omitempty"`
+	// A description for the saved card.
+	Description *string `json:"description,omitempty"`
+	// Make the saved card primary.
+	MakePrimary *bool `json:"makePrimary,omitempty"`
+	// A key unique to this payment attempt (8–100 letters, digits, - _ . :), so a retried request never charges twice.
+	IdempotencyKey string `json:"idempotencyKey"`
 }
 
 // The payment gateway that holds the cards.
@@ -89,6 +114,28 @@ type RequestCardInput struct {
 	CustomerID int `json:"customerId"`
 	// Where to send the link.
 	Email string `json:"email"`
+}
+
+// One card on a payment screen.
+type SelectableCreditCard struct {
+	// The card.
+	Card *ent.CreditCard `json:"card"`
+	// Whether it can be charged now.
+	Selectable bool `json:"selectable"`
+	// Why not, when it cannot.
+	Reason *string `json:"reason,omitempty"`
+	// Whether it is the preselected choice.
+	IsDefault bool `json:"isDefault"`
+}
+
+// What a payment screen offers for a customer.
+type SelectableCreditCards struct {
+	// Whether card payment is possible on this screen, and why not.
+	CanPayByCard *CardPaymentEligibility `json:"canPayByCard"`
+	// The card to preselect: the primary card when it can be used.
+	DefaultCardID *int `json:"defaultCardId,omitempty"`
+	// The customer's cards, primary first.
+	Cards []*SelectableCreditCard `json:"cards"`
 }
 
 // What the customer submits: only the gateway's single-use payment token, never a card number.

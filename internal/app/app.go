@@ -21,6 +21,7 @@ import (
 	"cardfile/internal/gateway/sandbox"
 	"cardfile/internal/jobs"
 	"cardfile/internal/mail"
+	"cardfile/internal/payments"
 	"cardfile/internal/ratelimit"
 	"cardfile/internal/requests"
 	"cardfile/internal/sealer"
@@ -59,6 +60,7 @@ type App struct {
 	Auth     *auth.Service
 	Cards    *cards.Service
 	Requests *requests.Service
+	Payments *payments.Service
 	Gateway  gateway.Gateway
 	Sandbox  *sandbox.Gateway // nil unless the sandbox gateway runs
 	Events   events.Broker
@@ -109,6 +111,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	a.Requests = requests.New(a.DB, a.Cards, a.Gateway, a.Events, a.Jobs, a.Mailer, a.Sealer,
 		ratelimit.New(o.PublicPerMinute, o.PublicPerMinute), o.Log, o.Now,
 		requests.Config{PublicURL: o.PublicURL, LinkTTL: o.LinkTTL})
+	a.Payments = payments.New(a.DB, a.Cards, a.Gateway, a.Sealer, o.Log, o.Now)
 	if err := a.Jobs.Start(context.WithoutCancel(ctx), a.Requests); err != nil {
 		return nil, fmt.Errorf("starting the job queue: %w", err)
 	}
@@ -117,7 +120,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		defer cancel()
 		return a.Jobs.Stop(sctx)
 	})
-	resolver := &graph.Resolver{DB: a.DB, Auth: a.Auth, Cards: a.Cards, Requests: a.Requests,
+	resolver := &graph.Resolver{DB: a.DB, Auth: a.Auth, Cards: a.Cards, Requests: a.Requests, Payments: a.Payments,
 		Gateway: a.Gateway, Events: a.Events, Log: o.Log}
 	deps := server.Deps{Resolver: resolver, Sandbox: sandboxHandler, App: server.Placeholder(o.PublicURL), Log: o.Log}
 	if a.Outbox != nil && o.Server.Dev {

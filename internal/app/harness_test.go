@@ -245,3 +245,5 @@ func (quickRetry) NextRetry(*rivertype.JobRow) time.Time {
 func withPublicRate(perMinute int) func(*app.Options) {
 	return func(o *app.Options) { o.PublicPerMinute = perMinute }
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

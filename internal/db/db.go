@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"cardfile/ent"
 	"cardfile/ent/privacy"
@@ -26,6 +27,7 @@ type DB struct {
 	SQL     *sql.DB
 	Dialect string // dialect.SQLite or dialect.Postgres
 	opts    []ent.Option
+	drv     dialect.Driver
 }
 
 // IsPostgres reports whether url names a PostgreSQL database.
@@ -69,7 +71,7 @@ func Open(url string, opts ...ent.Option) (*DB, error) {
 	}
 	drv := entsql.OpenDB(dia, sqlDB)
 	client := ent.NewClient(append([]ent.Option{ent.Driver(drv)}, opts...)...)
-	return &DB{Client: client, SQL: sqlDB, Dialect: dia, opts: opts}, nil
+	return &DB{Client: client, SQL: sqlDB, Dialect: dia, opts: opts, drv: drv}, nil
 }
 
 // Migrate brings the schema up to date. It is additive: nothing is dropped.
@@ -107,7 +109,8 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err != nil {
 		return fmt.Errorf("starting transaction: %w", err)
 	}
-	drv := inTx{entsql.NewDriver(d.Dialect, entsql.Conn{ExecQuerier: sqlTx})}
+	drv := &inTx{Driver: entsql.NewDriver(d.Dialect, entsql.Conn{ExecQuerier: sqlTx}), root: d.drv}
+	defer drv.done.Store(true)
 	tx := &Tx{Client: ent.NewClient(append([]ent.Option{ent.Driver(drv)}, d.opts...)...), SQL: sqlTx}
 	defer func() {
 		if p := recover(); p != nil {
@@ -124,6 +127,7 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("committing: %w", err)
 	}
+	drv.done.Store(true)
 	for _, f := range tx.onCommit {
 		f()
 	}
@@ -131,13 +135,44 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 }
 
 // inTx runs ent on an open *sql.Tx: what ent opens as a nested transaction
-// (for multi-statement writes) is that same transaction.
-type inTx struct{ dialect.Driver }
+// (for multi-statement writes) is that same transaction. Once the
+// transaction has ended, entities it returned keep working: their lazy edge
+// loads go to the database outside it.
+type inTx struct {
+	dialect.Driver
+	root dialect.Driver
+	done atomic.Bool
+}
 
-func (d inTx) Tx(context.Context) (dialect.Tx, error) { return dialect.NopTx(d.Driver), nil }
+func (d *inTx) current() dialect.Driver {
+	if d.done.Load() {
+		return d.root
+	}
+	return d.Driver
+}
 
-func (d inTx) BeginTx(context.Context, *sql.TxOptions) (dialect.Tx, error) {
+func (d *inTx) Exec(ctx context.Context, query string, args, v any) error {
+	return d.current().Exec(ctx, query, args, v)
+}
+
+func (d *inTx) Query(ctx context.Context, query string, args, v any) error {
+	return d.current().Query(ctx, query, args, v)
+}
+
+func (d *inTx) Tx(ctx context.Context) (dialect.Tx, error) {
+	if d.done.Load() {
+		return d.root.Tx(ctx)
+	}
 	return dialect.NopTx(d.Driver), nil
 }
 
-func (inTx) Close() error { return nil }
+func (d *inTx) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, error) {
+	if d.done.Load() {
+		return d.root.(interface {
+			BeginTx(context.Context, *sql.TxOptions) (dialect.Tx, error)
+		}).BeginTx(ctx, opts)
+	}
+	return dialect.NopTx(d.Driver), nil
+}
+
+func (*inTx) Close() error { return nil }

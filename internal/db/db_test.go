@@ -6,6 +6,7 @@ import (
 
 	"cardfile/ent"
 	"cardfile/ent/privacy"
+	"cardfile/internal/db"
 	"cardfile/internal/db/dbtest"
 )
 
@@ -35,5 +36,35 @@ func TestMigrateIsRepeatable(t *testing.T) {
 	d := dbtest.Open(t)
 	if err := d.Migrate(context.Background()); err != nil {
 		t.Fatalf("second migration: %v", err)
+	}
+}
+
+// Entities a transaction returned keep working after it commits: GraphQL
+// resolves their edges later, outside the transaction.
+func TestEntitiesOutliveTheirTransaction(t *testing.T) {
+	d := dbtest.Open(t)
+	ctx := privacy.DecisionContext(context.Background(), privacy.Allow)
+	co := d.Company.Create().SetName("Acme").SaveX(ctx)
+	var cu *ent.Customer
+	committed := false
+	err := d.Tx(ctx, func(tx *db.Tx) (err error) {
+		tx.OnCommit(func() { committed = true })
+		cu, err = tx.Customer.Create().SetCompanyID(co.ID).SetCode("C1").SetName("Cust").Save(ctx)
+		return err
+	})
+	if err != nil || !committed {
+		t.Fatalf("Tx = %v, committed %v", err, committed)
+	}
+	if got, err := cu.QueryCompany().Only(ctx); err != nil || got.ID != co.ID {
+		t.Fatalf("edge after commit = %v, %v", got, err)
+	}
+	// A rolled-back transaction runs no commit hooks.
+	ran := false
+	_ = d.Tx(ctx, func(tx *db.Tx) error {
+		tx.OnCommit(func() { ran = true })
+		return context.Canceled
+	})
+	if ran {
+		t.Fatal("a commit hook ran after a rollback")
 	}
 }

@@ -3,7 +3,14 @@
 // default currency, and with the card integration on.
 package payments
 
-import "cardfile/ent"
+import (
+	"fmt"
+	"time"
+
+	"cardfile/ent"
+	"cardfile/ent/payment"
+	"cardfile/internal/cards"
+)
 
 // Refusal names why card payment is not allowed.
 type Refusal string
@@ -15,6 +22,7 @@ const (
 	CustomerNotUSD     Refusal = "CUSTOMER_NOT_USD"
 	IntegrationOff     Refusal = "INTEGRATION_OFF"
 	CustomerRestricted Refusal = "CUSTOMER_RESTRICTED"
+	CardExpired        Refusal = "CARD_EXPIRED"
 )
 
 // Verdict says whether card payment is allowed, and if not, why.
@@ -40,3 +48,23 @@ func Eligibility(co *ent.Company, cu *ent.Customer) Verdict {
 }
 
 func refuse(r Refusal, reason string) Verdict { return Verdict{Refusal: r, Reason: reason} }
+
+// ForScreen applies the rules for one payment screen: Eligibility, and on
+// Order Entry the customer's card-payment restriction.
+func ForScreen(co *ent.Company, cu *ent.Customer, screen payment.Screen) Verdict {
+	if v := Eligibility(co, cu); !v.Allowed {
+		return v
+	}
+	if screen == payment.ScreenORDER_ENTRY && cu.RestrictCardPayments {
+		return refuse(CustomerRestricted, "Card payments are restricted for this customer in Order Entry.")
+	}
+	return Verdict{Allowed: true}
+}
+
+// CardUsable refuses an expired card.
+func CardUsable(c *ent.CreditCard, now time.Time) Verdict {
+	if cards.Expired(c, now) {
+		return refuse(CardExpired, fmt.Sprintf("This card expired at the end of %02d/%d.", c.ExpMonth, c.ExpYear))
+	}
+	return Verdict{Allowed: true}
+}

@@ -210,10 +210,13 @@ func TestNoCardDataAtRest(t *testing.T) {
 			t.Fatal(err)
 		}
 
+		if _, err := g.Charge(context.Background(), gateway.ChargeRequest{CardToken: saved.Token, AmountCents: 1250, Currency: "USD", IdempotencyKey: "k-1", Reference: "INV"}); err != nil {
+			t.Fatal(err)
+		}
 		hexHash := regexp.MustCompile(`^[0-9a-f]{64}$`)
 		tables := sandboxTables(t, g.db, d.dialect)
-		if len(tables) != 2 {
-			t.Fatalf("sandbox tables = %v, want 2", tables)
+		if len(tables) != 3 {
+			t.Fatalf("sandbox tables = %v, want 3", tables)
 		}
 		values := 0
 		for _, table := range tables {

@@ -1,0 +1,377 @@
+package payments
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"time"
+
+	"cardfile/ent"
+	"cardfile/ent/auditevent"
+	"cardfile/ent/creditcard"
+	"cardfile/ent/customer"
+	"cardfile/ent/payment"
+	"cardfile/internal/apperr"
+	"cardfile/internal/audit"
+	"cardfile/internal/cards"
+	"cardfile/internal/db"
+	"cardfile/internal/gateway"
+	"cardfile/internal/sealer"
+	"cardfile/internal/textguard"
+	"cardfile/internal/viewer"
+)
+
+// Service applies card payments.
+type Service struct {
+	db      *db.DB
+	cards   *cards.Service
+	gateway gateway.Gateway
+	sealer  *sealer.Sealer
+	log     *slog.Logger
+	now     func() time.Time
+	// replayWait bounds how long a replay waits for its twin still charging.
+	replayWait time.Duration
+}
+
+// New returns a Service. now may be nil (time.Now).
+func New(d *db.DB, c *cards.Service, gw gateway.Gateway, s *sealer.Sealer, log *slog.Logger, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{db: d, cards: c, gateway: gw, sealer: s, log: log, now: now, replayWait: 30 * time.Second}
+}
+
+// ApplyInput is one card payment to apply: a saved card (CreditCardID) or a
+// new card (PaymentToken), never both.
+type ApplyInput struct {
+	CustomerID     int
+	Amount         string
+	Screen         payment.Screen
+	Reference      string
+	CreditCardID   int
+	PaymentToken   string
+	SaveCard       bool
+	Description    string
+	MakePrimary    bool
+	IdempotencyKey string
+}
+
+var keyPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{8,100}$`)
+
+// Apply charges the card. A replay of an idempotency key with the same input
+// returns the first result — the payment, or the same error — and never
+// charges again; the same key with other input is a CONFLICT.
+func (s *Service) Apply(ctx context.Context, in ApplyInput) (*ent.Payment, error) {
+	entry := audit.Entry{Action: "payment.apply", CustomerID: in.CustomerID, SubjectType: "Customer", SubjectID: in.CustomerID}
+	if err := s.cards.Authorize(ctx, entry); err != nil {
+		return nil, err
+	}
+	cents, hash, err := s.validate(&in)
+	if err != nil {
+		return nil, err
+	}
+	if p, err := s.db.Payment.Query().Where(payment.IdempotencyKey(in.IdempotencyKey)).Only(ctx); err == nil {
+		return s.replay(ctx, p, hash)
+	} else if !ent.IsNotFound(err) {
+		return nil, err
+	}
+	cust, card, err := s.check(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.claim(ctx, in, cust, card, cents, hash)
+	if err != nil {
+		var twin *ent.Payment
+		if ent.IsConstraintError(err) {
+			if twin, err = s.db.Payment.Query().Where(payment.IdempotencyKey(in.IdempotencyKey)).Only(ctx); err == nil {
+				return s.replay(ctx, twin, hash)
+			}
+		}
+		return nil, err
+	}
+	return s.charge(ctx, p, in, cust, card)
+}
+
+// validate checks the input's shape and returns the amount in cents and the
+// request's fingerprint for replays.
+func (s *Service) validate(in *ApplyInput) (int64, []byte, error) {
+	cents, err := ParseAmount(in.Amount)
+	if err != nil {
+		return 0, nil, err
+	}
+	if !keyPattern.MatchString(in.IdempotencyKey) {
+		return 0, nil, apperr.BadInput("idempotencyKey", "the idempotency key must be 8 to 100 letters, digits, '-', '_', '.' or ':'")
+	}
+	if err := payment.ScreenValidator(in.Screen); err != nil {
+		return 0, nil, apperr.BadInput("screen", "unknown screen %q", in.Screen)
+	}
+	if in.Reference, err = textguard.Text("reference", in.Reference, 64, false); err != nil {
+		return 0, nil, err
+	}
+	if in.Description, err = textguard.Text("description", in.Description, cards.DescriptionMaxLen, false); err != nil {
+		return 0, nil, err
+	}
+	switch {
+	case (in.CreditCardID == 0) == (in.PaymentToken == ""):
+		return 0, nil, apperr.BadInput("creditCardId", "choose a saved card or enter a new one")
+	case in.CreditCardID != 0 && (in.SaveCard || in.MakePrimary):
+		return 0, nil, apperr.BadInput("saveCard", "a saved card is already saved")
+	}
+	tokenHash := sha256.Sum256([]byte(in.PaymentToken))
+	fp, _ := json.Marshal([]any{in.CustomerID, cents, in.Screen, in.Reference, in.CreditCardID, tokenHash[:],
+		in.SaveCard, in.Description, in.MakePrimary})
+	sum := sha256.Sum256(fp)
+	return cents, sum[:], nil
+}
+
+// check applies the eligibility rules; a refused payment leaves no row.
+func (s *Service) check(ctx context.Context, in ApplyInput) (*ent.Customer, *ent.CreditCard, error) {
+	cust, err := s.db.Customer.Query().Where(customer.ID(in.CustomerID)).WithCompany().Only(ctx)
+	if err != nil {
+		return nil, nil, notFound(err, "customer")
+	}
+	if v := ForScreen(cust.Edges.Company, cust, in.Screen); !v.Allowed {
+		return nil, nil, refusal(v)
+	}
+	if in.CreditCardID == 0 {
+		return cust, nil, nil
+	}
+	card, err := s.db.CreditCard.Query().Where(creditcard.ID(in.CreditCardID), creditcard.CustomerID(cust.ID)).Only(ctx)
+	if err != nil {
+		return nil, nil, notFound(err, "credit card")
+	}
+	if v := CardUsable(card, s.now()); !v.Allowed {
+		return nil, nil, refusal(v)
+	}
+	return cust, card, nil
+}
+
+// claim writes the PENDING payment that owns the idempotency key.
+func (s *Service) claim(ctx context.Context, in ApplyInput, cust *ent.Customer, card *ent.CreditCard, cents int64, hash []byte) (*ent.Payment, error) {
+	c := s.db.Payment.Create().
+		SetCompanyID(cust.CompanyID).SetCustomerID(cust.ID).SetAmountCents(cents).SetCurrency("USD").
+		SetScreen(in.Screen).SetReference(in.Reference).SetIdempotencyKey(in.IdempotencyKey).SetRequestHash(hash)
+	if v := viewer.FromContext(ctx); v != nil {
+		c.SetCreatedByID(v.StaffID)
+	}
+	if card != nil {
+		c.SetCreditCardID(card.ID).SetCardBrand(string(card.Brand)).SetCardLast4(card.Last4).
+			SetCardExpMonth(card.ExpMonth).SetCardExpYear(card.ExpYear)
+	}
+	return c.Save(ctx)
+}
+
+// charge takes the money and records what happened.
+func (s *Service) charge(ctx context.Context, p *ent.Payment, in ApplyInput, cust *ent.Customer, card *ent.CreditCard) (*ent.Payment, error) {
+	var (
+		token    string
+		newCard  *gateway.Card
+		keepCard bool
+		err      error
+	)
+	if card != nil {
+		token, err = s.sealer.Open(card.GatewayToken, cards.GatewayTokenPurpose)
+	} else {
+		var saved gateway.Card
+		if saved, err = s.cards.Exchange(ctx, in.PaymentToken); err == nil {
+			newCard, token = &saved, saved.Token
+			defer func() {
+				if !keepCard {
+					s.cards.Discard(ctx, saved)
+				}
+			}()
+		}
+	}
+	if err != nil {
+		return s.finish(ctx, p, in, cust, nil, result{err: err})
+	}
+	exp := [2]int{p.CardExpMonth, p.CardExpYear}
+	if newCard != nil {
+		exp = [2]int{newCard.ExpMonth, newCard.ExpYear}
+	}
+	res, err := s.gateway.Charge(ctx, gateway.ChargeRequest{
+		CardToken: token, ExpMonth: exp[0], ExpYear: exp[1], AmountCents: p.AmountCents, Currency: p.Currency,
+		IdempotencyKey: fmt.Sprintf("cardfile:%d:%s", p.CompanyID, p.IdempotencyKey), Reference: p.Reference,
+	})
+	keepCard = err == nil && newCard != nil && in.SaveCard
+	return s.finish(ctx, p, in, cust, newCard, result{charge: res, err: err})
+}
+
+type result struct {
+	charge gateway.ChargeResult
+	err    error
+}
+
+// finish records the outcome (and saves a new card when asked and approved)
+// in one transaction with its audit event, then answers like a replay would.
+func (s *Service) finish(ctx context.Context, p *ent.Payment, in ApplyInput, cust *ent.Customer, newCard *gateway.Card, r result) (*ent.Payment, error) {
+	status, code, message := outcomeOf(r.err)
+	var decline *gateway.DeclineError
+	if errors.As(r.err, &decline) {
+		code, message = decline.Code, decline.Message
+	}
+	if r.err != nil && status != payment.StatusDECLINED {
+		s.log.WarnContext(ctx, "card payment not approved", "payment_id", p.ID, "status", status, "err", r.err)
+	}
+	err := s.db.Tx(ctx, func(tx *db.Tx) error {
+		u := tx.Payment.UpdateOneID(p.ID).SetStatus(status).
+			SetGatewayTransactionID(r.charge.TransactionID).SetAuthCode(r.charge.AuthCode).
+			SetDeclineCode(code).SetDeclineMessage(message)
+		if newCard != nil {
+			u.SetCardBrand(newCard.Brand).SetCardLast4(newCard.Last4).SetCardExpMonth(newCard.ExpMonth).SetCardExpYear(newCard.ExpYear)
+		}
+		if newCard != nil && in.SaveCard && status == payment.StatusAPPROVED {
+			locked, err := s.cards.LockCustomer(ctx, tx, cust.ID)
+			if err != nil {
+				return err
+			}
+			card, err := s.cards.Save(ctx, tx, locked, *newCard, cards.AddInput{
+				Source: creditcard.SourcePAYMENT, Description: in.Description, MakePrimary: in.MakePrimary, AllowDuplicate: true,
+			}, audit.Staff(viewer.FromContext(ctx)))
+			if err != nil {
+				return err
+			}
+			u.SetCreditCardID(card.ID).SetSavedCard(true)
+		}
+		var err error
+		if p, err = u.Save(ctx); err != nil {
+			return err
+		}
+		outcome := auditevent.OutcomeSUCCESS
+		if status != payment.StatusAPPROVED {
+			outcome = auditevent.OutcomeFAILED
+		}
+		return audit.Record(ctx, tx, audit.Entry{
+			Action: "payment.apply", CustomerID: p.CustomerID, SubjectType: "Payment", SubjectID: p.ID, Outcome: outcome,
+			Details: map[string]any{"amount": FormatCents(p.AmountCents), "screen": string(p.Screen), "status": string(status),
+				"card": fmt.Sprintf("%s •••• %s", p.CardBrand, p.CardLast4), "code": code, "savedCard": p.SavedCard},
+		})
+	})
+	if err != nil {
+		// The charge happened (or not) but could not be recorded: keep the
+		// row PENDING for a person to reconcile, and say so in the log.
+		s.log.ErrorContext(ctx, "recording a card payment's outcome", "payment_id", p.ID, "status", status, "err", err)
+		return nil, apperr.Wrap(err, apperr.Internal, "internal error")
+	}
+	return answer(p)
+}
+
+// outcomeOf classifies a charge error: DECLINED, UNKNOWN (may have been
+// taken), or FAILED (surely not taken), with our error code.
+func outcomeOf(err error) (payment.Status, string, string) {
+	var decline *gateway.DeclineError
+	switch {
+	case err == nil:
+		return payment.StatusAPPROVED, "", ""
+	case errors.As(err, &decline):
+		return payment.StatusDECLINED, decline.Code, decline.Message
+	case errors.Is(err, gateway.ErrOutcomeUnknown):
+		return payment.StatusUNKNOWN, "OUTCOME_UNKNOWN", "The gateway did not answer; the charge may have gone through. Check with the processor before charging again."
+	}
+	ce := gateway.ClientError(err, "paymentToken")
+	if e, ok := apperr.As(ce); ok {
+		return payment.StatusFAILED, string(e.Code), e.Message
+	}
+	return payment.StatusFAILED, string(apperr.GatewayUnavailable), "the payment gateway is unavailable; try again shortly"
+}
+
+// answer turns a finished payment into the mutation's result: the payment
+// when approved, otherwise the error that says why.
+func answer(p *ent.Payment) (*ent.Payment, error) {
+	switch p.Status {
+	case payment.StatusAPPROVED:
+		return p, nil
+	case payment.StatusDECLINED:
+		return nil, &apperr.Error{Code: apperr.CardDeclined, Message: p.DeclineMessage, Reason: p.DeclineCode}
+	case payment.StatusUNKNOWN:
+		return nil, &apperr.Error{Code: apperr.GatewayUnavailable, Message: p.DeclineMessage, Reason: "OUTCOME_UNKNOWN"}
+	case payment.StatusFAILED:
+		e := &apperr.Error{Code: apperr.Code(p.DeclineCode), Message: p.DeclineMessage}
+		if e.Code == apperr.BadUserInput {
+			e.Field = "paymentToken"
+		}
+		return nil, e
+	}
+	return nil, apperr.New(apperr.Conflict, "this payment is still being processed; try again in a moment")
+}
+
+// replay answers a repeated idempotency key with the first result, waiting
+// for a twin that is still charging.
+func (s *Service) replay(ctx context.Context, p *ent.Payment, hash []byte) (*ent.Payment, error) {
+	if !bytes.Equal(p.RequestHash, hash) {
+		return nil, apperr.New(apperr.Conflict, "this idempotency key was already used for a different payment")
+	}
+	deadline := time.Now().Add(s.replayWait)
+	for p.Status == payment.StatusPENDING && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(25 * time.Millisecond):
+		}
+		var err error
+		if p, err = s.db.Payment.Get(ctx, p.ID); err != nil {
+			return nil, err
+		}
+	}
+	return answer(p)
+}
+
+// Selectable lists a customer's cards for a payment screen, primary first:
+// which can be charged, why not, and the default choice.
+type Selectable struct {
+	Verdict     Verdict
+	Cards       []SelectableCard
+	DefaultCard *ent.CreditCard
+}
+
+// SelectableCard is one card on a payment screen.
+type SelectableCard struct {
+	Card       *ent.CreditCard
+	Selectable bool
+	Reason     string
+	IsDefault  bool
+}
+
+// Selectable reads the customer and cards in one query.
+func (s *Service) Selectable(ctx context.Context, customerID int, screen payment.Screen) (*Selectable, error) {
+	cust, err := s.db.Customer.Query().Where(customer.ID(customerID)).WithCompany().WithCreditCards().Only(ctx)
+	if err != nil {
+		return nil, notFound(err, "customer")
+	}
+	out := &Selectable{Verdict: ForScreen(cust.Edges.Company, cust, screen)}
+	list := cust.Edges.CreditCards
+	cards.SortPrimaryFirst(list)
+	for _, c := range list {
+		sc := SelectableCard{Card: c, Selectable: out.Verdict.Allowed}
+		if v := CardUsable(c, s.now()); !v.Allowed {
+			sc.Selectable, sc.Reason = false, v.Reason
+		} else if !out.Verdict.Allowed {
+			sc.Reason = out.Verdict.Reason
+		}
+		out.Cards = append(out.Cards, sc)
+	}
+	// The default is the primary card when it can be used, else the first that can.
+	for i := range out.Cards {
+		if out.Cards[i].Selectable {
+			out.Cards[i].IsDefault, out.DefaultCard = true, out.Cards[i].Card
+			break
+		}
+	}
+	return out, nil
+}
+
+func refusal(v Verdict) error {
+	return &apperr.Error{Code: apperr.PaymentNotAllowed, Message: v.Reason, Reason: string(v.Refusal)}
+}
+
+func notFound(err error, what string) error {
+	if ent.IsNotFound(err) {
+		return apperr.NotFoundf("%s not found", what)
+	}
+	return err
+}
