@@ -18,8 +18,8 @@ const applyQ = `mutation($in: ApplyCreditCardPaymentInput!) { applyCreditCardPay
 
 type paymentOut struct {
 	ID, Amount, Currency, Status, Screen, Reference, CardBrand, CardLast4, GatewayTransactionID string
-	SavedCard                                                                                bool
-	CreditCard                                                                               *struct{ ID string }
+	SavedCard                                                                                   bool
+	CreditCard                                                                                  *struct{ ID string }
 }
 
 func (h *harness) taken() int {
