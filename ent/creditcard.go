@@ -38,6 +38,8 @@ type CreditCard struct {
 	ExpMonth int `json:"exp_month,omitempty"`
 	// Expiry year, four digits.
 	ExpYear int `json:"exp_year,omitempty"`
+	// The first instant the card no longer works: the start of the month after its expiry month.
+	ExpiresAt time.Time `json:"expires_at,omitempty"`
 	// Name on the card, if given.
 	CardholderName string `json:"cardholder_name,omitempty"`
 	// Billing ZIP code, if given.
@@ -115,7 +117,7 @@ func (*CreditCard) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case creditcard.FieldGatewayToken, creditcard.FieldBrand, creditcard.FieldLast4, creditcard.FieldCardholderName, creditcard.FieldBillingZip, creditcard.FieldDescription, creditcard.FieldSource:
 			values[i] = new(sql.NullString)
-		case creditcard.FieldCreatedAt, creditcard.FieldUpdatedAt:
+		case creditcard.FieldCreatedAt, creditcard.FieldUpdatedAt, creditcard.FieldExpiresAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -191,6 +193,12 @@ func (_m *CreditCard) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field exp_year", values[i])
 			} else if value.Valid {
 				_m.ExpYear = int(value.Int64)
+			}
+		case creditcard.FieldExpiresAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field expires_at", values[i])
+			} else if value.Valid {
+				_m.ExpiresAt = value.Time
 			}
 		case creditcard.FieldCardholderName:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -305,6 +313,9 @@ func (_m *CreditCard) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("exp_year=")
 	builder.WriteString(fmt.Sprintf("%v", _m.ExpYear))
+	builder.WriteString(", ")
+	builder.WriteString("expires_at=")
+	builder.WriteString(_m.ExpiresAt.Format(time.ANSIC))
 	builder.WriteString(", ")
 	builder.WriteString("cardholder_name=")
 	builder.WriteString(_m.CardholderName)

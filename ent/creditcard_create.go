@@ -93,6 +93,20 @@ func (_c *CreditCardCreate) SetExpYear(v int) *CreditCardCreate {
 	return _c
 }
 
+// SetExpiresAt sets the "expires_at" field.
+func (_c *CreditCardCreate) SetExpiresAt(v time.Time) *CreditCardCreate {
+	_c.mutation.SetExpiresAt(v)
+	return _c
+}
+
+// SetNillableExpiresAt sets the "expires_at" field if the given value is not nil.
+func (_c *CreditCardCreate) SetNillableExpiresAt(v *time.Time) *CreditCardCreate {
+	if v != nil {
+		_c.SetExpiresAt(*v)
+	}
+	return _c
+}
+
 // SetCardholderName sets the "cardholder_name" field.
 func (_c *CreditCardCreate) SetCardholderName(v string) *CreditCardCreate {
 	_c.mutation.SetCardholderName(v)
@@ -388,6 +402,10 @@ func (_c *CreditCardCreate) createSpec() (*CreditCard, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.ExpYear(); ok {
 		_spec.SetField(creditcard.FieldExpYear, field.TypeInt, value)
 		_node.ExpYear = value
+	}
+	if value, ok := _c.mutation.ExpiresAt(); ok {
+		_spec.SetField(creditcard.FieldExpiresAt, field.TypeTime, value)
+		_node.ExpiresAt = value
 	}
 	if value, ok := _c.mutation.CardholderName(); ok {
 		_spec.SetField(creditcard.FieldCardholderName, field.TypeString, value)

@@ -190,6 +190,9 @@ func (_u *CreditCardUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(creditcard.FieldUpdatedAt, field.TypeTime, value)
 	}
+	if _u.mutation.ExpiresAtCleared() {
+		_spec.ClearField(creditcard.FieldExpiresAt, field.TypeTime)
+	}
 	if value, ok := _u.mutation.CardholderName(); ok {
 		_spec.SetField(creditcard.FieldCardholderName, field.TypeString, value)
 	}
@@ -419,6 +422,9 @@ func (_u *CreditCardUpdateOne) sqlSave(ctx context.Context) (_node *CreditCard, 
 	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(creditcard.FieldUpdatedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ExpiresAtCleared() {
+		_spec.ClearField(creditcard.FieldExpiresAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.CardholderName(); ok {
 		_spec.SetField(creditcard.FieldCardholderName, field.TypeString, value)

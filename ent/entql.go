@@ -117,6 +117,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			creditcard.FieldLast4:          {Type: field.TypeString, Column: creditcard.FieldLast4},
 			creditcard.FieldExpMonth:       {Type: field.TypeInt, Column: creditcard.FieldExpMonth},
 			creditcard.FieldExpYear:        {Type: field.TypeInt, Column: creditcard.FieldExpYear},
+			creditcard.FieldExpiresAt:      {Type: field.TypeTime, Column: creditcard.FieldExpiresAt},
 			creditcard.FieldCardholderName: {Type: field.TypeString, Column: creditcard.FieldCardholderName},
 			creditcard.FieldBillingZip:     {Type: field.TypeString, Column: creditcard.FieldBillingZip},
 			creditcard.FieldDescription:    {Type: field.TypeString, Column: creditcard.FieldDescription},
@@ -994,6 +995,11 @@ func (f *CreditCardFilter) WhereExpMonth(p entql.IntP) {
 // WhereExpYear applies the entql int predicate on the exp_year field.
 func (f *CreditCardFilter) WhereExpYear(p entql.IntP) {
 	f.Where(p.Field(creditcard.FieldExpYear))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *CreditCardFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(creditcard.FieldExpiresAt))
 }
 
 // WhereCardholderName applies the entql string predicate on the cardholder_name field.

@@ -541,6 +541,11 @@ func (_q *CreditCardQuery) collectField(ctx context.Context, oneNode bool, opCtx
 				selectedFields = append(selectedFields, creditcard.FieldExpYear)
 				fieldSeen[creditcard.FieldExpYear] = struct{}{}
 			}
+		case "expiresAt":
+			if _, ok := fieldSeen[creditcard.FieldExpiresAt]; !ok {
+				selectedFields = append(selectedFields, creditcard.FieldExpiresAt)
+				fieldSeen[creditcard.FieldExpiresAt] = struct{}{}
+			}
 		case "cardholderName":
 			if _, ok := fieldSeen[creditcard.FieldCardholderName]; !ok {
 				selectedFields = append(selectedFields, creditcard.FieldCardholderName)

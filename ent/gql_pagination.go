@@ -1215,6 +1215,20 @@ var (
 			}
 		},
 	}
+	// CreditCardOrderFieldExpiresAt orders CreditCard by expires_at.
+	CreditCardOrderFieldExpiresAt = &CreditCardOrderField{
+		Value: func(_m *CreditCard) (ent.Value, error) {
+			return _m.ExpiresAt, nil
+		},
+		column: creditcard.FieldExpiresAt,
+		toTerm: creditcard.ByExpiresAt,
+		toCursor: func(_m *CreditCard) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.ExpiresAt,
+			}
+		},
+	}
 )
 
 // String implement fmt.Stringer interface.
@@ -1223,6 +1237,8 @@ func (f CreditCardOrderField) String() string {
 	switch f.column {
 	case CreditCardOrderFieldCreatedAt.column:
 		str = "CREATED_AT"
+	case CreditCardOrderFieldExpiresAt.column:
+		str = "EXPIRES_AT"
 	}
 	return str
 }
@@ -1241,6 +1257,8 @@ func (f *CreditCardOrderField) UnmarshalGQL(v interface{}) error {
 	switch str {
 	case "CREATED_AT":
 		*f = *CreditCardOrderFieldCreatedAt
+	case "EXPIRES_AT":
+		*f = *CreditCardOrderFieldExpiresAt
 	default:
 		return fmt.Errorf("%s is not a valid CreditCardOrderField", str)
 	}

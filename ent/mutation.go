@@ -3479,6 +3479,7 @@ type CreditCardMutation struct {
 	addexp_month      *int
 	exp_year          *int
 	addexp_year       *int
+	expires_at        *time.Time
 	cardholder_name   *string
 	billing_zip       *string
 	description       *string
@@ -3958,6 +3959,55 @@ func (m *CreditCardMutation) ResetExpYear() {
 	m.addexp_year = nil
 }
 
+// SetExpiresAt sets the "expires_at" field.
+func (m *CreditCardMutation) SetExpiresAt(t time.Time) {
+	m.expires_at = &t
+}
+
+// ExpiresAt returns the value of the "expires_at" field in the mutation.
+func (m *CreditCardMutation) ExpiresAt() (r time.Time, exists bool) {
+	v := m.expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpiresAt returns the old "expires_at" field's value of the CreditCard entity.
+// If the CreditCard object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditCardMutation) OldExpiresAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpiresAt: %w", err)
+	}
+	return oldValue.ExpiresAt, nil
+}
+
+// ClearExpiresAt clears the value of the "expires_at" field.
+func (m *CreditCardMutation) ClearExpiresAt() {
+	m.expires_at = nil
+	m.clearedFields[creditcard.FieldExpiresAt] = struct{}{}
+}
+
+// ExpiresAtCleared returns if the "expires_at" field was cleared in this mutation.
+func (m *CreditCardMutation) ExpiresAtCleared() bool {
+	_, ok := m.clearedFields[creditcard.FieldExpiresAt]
+	return ok
+}
+
+// ResetExpiresAt resets all changes to the "expires_at" field.
+func (m *CreditCardMutation) ResetExpiresAt() {
+	m.expires_at = nil
+	delete(m.clearedFields, creditcard.FieldExpiresAt)
+}
+
 // SetCardholderName sets the "cardholder_name" field.
 func (m *CreditCardMutation) SetCardholderName(s string) {
 	m.cardholder_name = &s
@@ -4328,7 +4378,7 @@ func (m *CreditCardMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *CreditCardMutation) Fields() []string {
-	fields := make([]string, 0, 15)
+	fields := make([]string, 0, 16)
 	if m.company != nil {
 		fields = append(fields, creditcard.FieldCompanyID)
 	}
@@ -4355,6 +4405,9 @@ func (m *CreditCardMutation) Fields() []string {
 	}
 	if m.exp_year != nil {
 		fields = append(fields, creditcard.FieldExpYear)
+	}
+	if m.expires_at != nil {
+		fields = append(fields, creditcard.FieldExpiresAt)
 	}
 	if m.cardholder_name != nil {
 		fields = append(fields, creditcard.FieldCardholderName)
@@ -4400,6 +4453,8 @@ func (m *CreditCardMutation) Field(name string) (ent.Value, bool) {
 		return m.ExpMonth()
 	case creditcard.FieldExpYear:
 		return m.ExpYear()
+	case creditcard.FieldExpiresAt:
+		return m.ExpiresAt()
 	case creditcard.FieldCardholderName:
 		return m.CardholderName()
 	case creditcard.FieldBillingZip:
@@ -4439,6 +4494,8 @@ func (m *CreditCardMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldExpMonth(ctx)
 	case creditcard.FieldExpYear:
 		return m.OldExpYear(ctx)
+	case creditcard.FieldExpiresAt:
+		return m.OldExpiresAt(ctx)
 	case creditcard.FieldCardholderName:
 		return m.OldCardholderName(ctx)
 	case creditcard.FieldBillingZip:
@@ -4522,6 +4579,13 @@ func (m *CreditCardMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetExpYear(v)
+		return nil
+	case creditcard.FieldExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpiresAt(v)
 		return nil
 	case creditcard.FieldCardholderName:
 		v, ok := value.(string)
@@ -4622,6 +4686,9 @@ func (m *CreditCardMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *CreditCardMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(creditcard.FieldExpiresAt) {
+		fields = append(fields, creditcard.FieldExpiresAt)
+	}
 	if m.FieldCleared(creditcard.FieldCardholderName) {
 		fields = append(fields, creditcard.FieldCardholderName)
 	}
@@ -4645,6 +4712,9 @@ func (m *CreditCardMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *CreditCardMutation) ClearField(name string) error {
 	switch name {
+	case creditcard.FieldExpiresAt:
+		m.ClearExpiresAt()
+		return nil
 	case creditcard.FieldCardholderName:
 		m.ClearCardholderName()
 		return nil
@@ -4688,6 +4758,9 @@ func (m *CreditCardMutation) ResetField(name string) error {
 		return nil
 	case creditcard.FieldExpYear:
 		m.ResetExpYear()
+		return nil
+	case creditcard.FieldExpiresAt:
+		m.ResetExpiresAt()
 		return nil
 	case creditcard.FieldCardholderName:
 		m.ResetCardholderName()

@@ -36,6 +36,8 @@ const (
 	FieldExpMonth = "exp_month"
 	// FieldExpYear holds the string denoting the exp_year field in the database.
 	FieldExpYear = "exp_year"
+	// FieldExpiresAt holds the string denoting the expires_at field in the database.
+	FieldExpiresAt = "expires_at"
 	// FieldCardholderName holds the string denoting the cardholder_name field in the database.
 	FieldCardholderName = "cardholder_name"
 	// FieldBillingZip holds the string denoting the billing_zip field in the database.
@@ -91,6 +93,7 @@ var Columns = []string{
 	FieldLast4,
 	FieldExpMonth,
 	FieldExpYear,
+	FieldExpiresAt,
 	FieldCardholderName,
 	FieldBillingZip,
 	FieldDescription,
@@ -115,7 +118,7 @@ func ValidColumn(column string) bool {
 //
 //	import _ "cardfile/ent/runtime"
 var (
-	Hooks  [1]ent.Hook
+	Hooks  [2]ent.Hook
 	Policy ent.Policy
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
@@ -246,6 +249,11 @@ func ByExpMonth(opts ...sql.OrderTermOption) OrderOption {
 // ByExpYear orders the results by the exp_year field.
 func ByExpYear(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldExpYear, opts...).ToFunc()
+}
+
+// ByExpiresAt orders the results by the expires_at field.
+func ByExpiresAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldExpiresAt, opts...).ToFunc()
 }
 
 // ByCardholderName orders the results by the cardholder_name field.

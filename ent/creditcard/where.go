@@ -95,6 +95,11 @@ func ExpYear(v int) predicate.CreditCard {
 	return predicate.CreditCard(sql.FieldEQ(FieldExpYear, v))
 }
 
+// ExpiresAt applies equality check predicate on the "expires_at" field. It's identical to ExpiresAtEQ.
+func ExpiresAt(v time.Time) predicate.CreditCard {
+	return predicate.CreditCard(sql.FieldEQ(FieldExpiresAt, v))
+}
+
 // CardholderName applies equality check predicate on the "cardholder_name" field. It's identical to CardholderNameEQ.
 func CardholderName(v string) predicate.CreditCard {
 	return predicate.CreditCard(sql.FieldEQ(FieldCardholderName, v))
@@ -468,6 +473,56 @@ func ExpYearLT(v int) predicate.CreditCard {
 // ExpYearLTE applies the LTE predicate on the "exp_year" field.
 func ExpYearLTE(v int) predicate.CreditCard {
 	return predicate.CreditCard(sql.FieldLTE(FieldExpYear, v))
+}
+
+// ExpiresAtEQ applies the EQ predicate on the "expires_at" field.
+func ExpiresAtEQ(v time.Time) predicate.CreditCard {
+	return predicate.CreditCard(sql.FieldEQ(FieldExpiresAt, v))
+}
+
+// ExpiresAtNEQ applies the NEQ predicate on the "expires_at" field.
+func ExpiresAtNEQ(v time.Time) predicate.CreditCard {
+	return predicate.CreditCard(sql.FieldNEQ(FieldExpiresAt, v))
+}
+
+// ExpiresAtIn applies the In predicate on the "expires_at" field.
+func ExpiresAtIn(vs ...time.Time) predicate.CreditCard {
+	return predicate.CreditCard(sql.FieldIn(FieldExpiresAt, vs...))
+}
+
+// ExpiresAtNotIn applies the NotIn predicate on the "expires_at" field.
+func ExpiresAtNotIn(vs ...time.Time) predicate.CreditCard {
+	return predicate.CreditCard(sql.FieldNotIn(FieldExpiresAt, vs...))
+}
+
+// ExpiresAtGT applies the GT predicate on the "expires_at" field.
+func ExpiresAtGT(v time.Time) predicate.CreditCard {
+	return predicate.CreditCard(sql.FieldGT(FieldExpiresAt, v))
+}
+
+// ExpiresAtGTE applies the GTE predicate on the "expires_at" field.
+func ExpiresAtGTE(v time.Time) predicate.CreditCard {
+	return predicate.CreditCard(sql.FieldGTE(FieldExpiresAt, v))
+}
+
+// ExpiresAtLT applies the LT predicate on the "expires_at" field.
+func ExpiresAtLT(v time.Time) predicate.CreditCard {
+	return predicate.CreditCard(sql.FieldLT(FieldExpiresAt, v))
+}
+
+// ExpiresAtLTE applies the LTE predicate on the "expires_at" field.
+func ExpiresAtLTE(v time.Time) predicate.CreditCard {
+	return predicate.CreditCard(sql.FieldLTE(FieldExpiresAt, v))
+}
+
+// ExpiresAtIsNil applies the IsNil predicate on the "expires_at" field.
+func ExpiresAtIsNil() predicate.CreditCard {
+	return predicate.CreditCard(sql.FieldIsNull(FieldExpiresAt))
+}
+
+// ExpiresAtNotNil applies the NotNil predicate on the "expires_at" field.
+func ExpiresAtNotNil() predicate.CreditCard {
+	return predicate.CreditCard(sql.FieldNotNull(FieldExpiresAt))
 }
 
 // CardholderNameEQ applies the EQ predicate on the "cardholder_name" field.

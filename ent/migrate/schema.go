@@ -169,6 +169,7 @@ var (
 		{Name: "last4", Type: field.TypeString},
 		{Name: "exp_month", Type: field.TypeInt},
 		{Name: "exp_year", Type: field.TypeInt},
+		{Name: "expires_at", Type: field.TypeTime, Nullable: true},
 		{Name: "cardholder_name", Type: field.TypeString, Nullable: true, Size: 100},
 		{Name: "billing_zip", Type: field.TypeString, Nullable: true, Size: 10},
 		{Name: "description", Type: field.TypeString, Size: 100, Default: ""},
@@ -186,19 +187,19 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "credit_cards_companies_company",
-				Columns:    []*schema.Column{CreditCardsColumns[13]},
+				Columns:    []*schema.Column{CreditCardsColumns[14]},
 				RefColumns: []*schema.Column{CompaniesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "credit_cards_staffs_created_by",
-				Columns:    []*schema.Column{CreditCardsColumns[14]},
+				Columns:    []*schema.Column{CreditCardsColumns[15]},
 				RefColumns: []*schema.Column{StaffsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "credit_cards_customers_credit_cards",
-				Columns:    []*schema.Column{CreditCardsColumns[15]},
+				Columns:    []*schema.Column{CreditCardsColumns[16]},
 				RefColumns: []*schema.Column{CustomersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -207,12 +208,12 @@ var (
 			{
 				Name:    "creditcard_company_id",
 				Unique:  false,
-				Columns: []*schema.Column{CreditCardsColumns[13]},
+				Columns: []*schema.Column{CreditCardsColumns[14]},
 			},
 			{
 				Name:    "credit_card_one_primary",
 				Unique:  true,
-				Columns: []*schema.Column{CreditCardsColumns[15]},
+				Columns: []*schema.Column{CreditCardsColumns[16]},
 				Annotation: &entsql.IndexAnnotation{
 					Where: "is_primary",
 				},
@@ -220,12 +221,12 @@ var (
 			{
 				Name:    "creditcard_customer_id_brand_last4_exp_year_exp_month",
 				Unique:  false,
-				Columns: []*schema.Column{CreditCardsColumns[15], CreditCardsColumns[4], CreditCardsColumns[5], CreditCardsColumns[7], CreditCardsColumns[6]},
+				Columns: []*schema.Column{CreditCardsColumns[16], CreditCardsColumns[4], CreditCardsColumns[5], CreditCardsColumns[7], CreditCardsColumns[6]},
 			},
 			{
-				Name:    "creditcard_company_id_exp_year_exp_month",
+				Name:    "creditcard_company_id_expires_at",
 				Unique:  false,
-				Columns: []*schema.Column{CreditCardsColumns[13], CreditCardsColumns[7], CreditCardsColumns[6]},
+				Columns: []*schema.Column{CreditCardsColumns[14], CreditCardsColumns[8]},
 			},
 		},
 	}

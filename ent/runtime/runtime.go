@@ -212,6 +212,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	creditcardHooks := schema.CreditCard{}.Hooks()
+
+	creditcard.Hooks[1] = creditcardHooks[0]
 	creditcardMixinFields1 := creditcardMixin[1].Fields()
 	_ = creditcardMixinFields1
 	creditcardFields := schema.CreditCard{}.Fields()
@@ -243,21 +246,21 @@ func init() {
 	// creditcard.ExpYearValidator is a validator for the "exp_year" field. It is called by the builders before save.
 	creditcard.ExpYearValidator = creditcardDescExpYear.Validators[0].(func(int) error)
 	// creditcardDescCardholderName is the schema descriptor for cardholder_name field.
-	creditcardDescCardholderName := creditcardFields[6].Descriptor()
+	creditcardDescCardholderName := creditcardFields[7].Descriptor()
 	// creditcard.CardholderNameValidator is a validator for the "cardholder_name" field. It is called by the builders before save.
 	creditcard.CardholderNameValidator = creditcardDescCardholderName.Validators[0].(func(string) error)
 	// creditcardDescBillingZip is the schema descriptor for billing_zip field.
-	creditcardDescBillingZip := creditcardFields[7].Descriptor()
+	creditcardDescBillingZip := creditcardFields[8].Descriptor()
 	// creditcard.BillingZipValidator is a validator for the "billing_zip" field. It is called by the builders before save.
 	creditcard.BillingZipValidator = creditcardDescBillingZip.Validators[0].(func(string) error)
 	// creditcardDescDescription is the schema descriptor for description field.
-	creditcardDescDescription := creditcardFields[8].Descriptor()
+	creditcardDescDescription := creditcardFields[9].Descriptor()
 	// creditcard.DefaultDescription holds the default value on creation for the description field.
 	creditcard.DefaultDescription = creditcardDescDescription.Default.(string)
 	// creditcard.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
 	creditcard.DescriptionValidator = creditcardDescDescription.Validators[0].(func(string) error)
 	// creditcardDescIsPrimary is the schema descriptor for is_primary field.
-	creditcardDescIsPrimary := creditcardFields[9].Descriptor()
+	creditcardDescIsPrimary := creditcardFields[10].Descriptor()
 	// creditcard.DefaultIsPrimary holds the default value on creation for the is_primary field.
 	creditcard.DefaultIsPrimary = creditcardDescIsPrimary.Default.(bool)
 	customerMixin := schema.Customer{}.Mixin()

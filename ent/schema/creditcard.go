@@ -1,6 +1,10 @@
 package schema
 
 import (
+	"context"
+
+	"cardfile/internal/expiry"
+
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/entsql"
@@ -34,6 +38,9 @@ func (CreditCard) Fields() []ent.Field {
 			Annotations(noFilter).Comment("The last four digits of the card number."),
 		field.Int("exp_month").Range(1, 12).Immutable().Annotations(noFilter).Comment("Expiry month, 1–12."),
 		field.Int("exp_year").Range(2000, 2200).Immutable().Annotations(noFilter).Comment("Expiry year, four digits."),
+		field.Time("expires_at").Optional().Immutable().
+			Annotations(noFilter, entgql.OrderField("EXPIRES_AT")).
+			Comment("The first instant the card no longer works: the start of the month after its expiry month."),
 		field.String("cardholder_name").Optional().MaxLen(100).Annotations(noFilter).Comment("Name on the card, if given."),
 		field.String("billing_zip").Optional().MaxLen(10).Annotations(noFilter).Comment("Billing ZIP code, if given."),
 		field.String("description").Default("").MaxLen(100).Annotations(noFilter).Comment("Staff's label for the card."),
@@ -61,11 +68,32 @@ func (CreditCard) Indexes() []ent.Index {
 		index.Fields("customer_id").Unique().StorageKey("credit_card_one_primary").
 			Annotations(entsql.IndexWhere("is_primary")),
 		index.Fields("customer_id", "brand", "last4", "exp_year", "exp_month"),
-		index.Fields("company_id", "exp_year", "exp_month"),
+		index.Fields("company_id", "expires_at"),
 	}
 }
 
 // Annotations of the CreditCard.
 func (CreditCard) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)}
+	return []schema.Annotation{entgql.RelayConnection(), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)}
+}
+
+// Hooks of the CreditCard: every new card gets expires_at from its expiry
+// month, however it is created.
+func (CreditCard) Hooks() []ent.Hook {
+	return []ent.Hook{func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if m.Op().Is(ent.OpCreate) {
+				month, _ := m.Field("exp_month")
+				year, _ := m.Field("exp_year")
+				mo, okM := month.(int)
+				yr, okY := year.(int)
+				if okM && okY {
+					if err := m.SetField("expires_at", expiry.End(mo, yr)); err != nil {
+						return nil, err
+					}
+				}
+			}
+			return next.Mutate(ctx, m)
+		})
+	}}
 }

@@ -11,6 +11,7 @@ import (
 	"cardfile/ent/payment"
 	"cardfile/graph/model"
 	"cardfile/graph/scalar"
+	"cardfile/internal/overview"
 	"cardfile/internal/requests"
 	"cardfile/internal/viewer"
 	"context"
@@ -80,6 +81,13 @@ type ComplexityRoot struct {
 		Name            func(childComplexity int) int
 	}
 
+	CardOverview struct {
+		ActiveCustomers         func(childComplexity int) int
+		ActiveCustomersWithCard func(childComplexity int) int
+		ExpiringByMonth         func(childComplexity int) int
+		Requests                func(childComplexity int) int
+	}
+
 	CardPaymentEligibility struct {
 		Allowed func(childComplexity int) int
 		Reason  func(childComplexity int) int
@@ -134,12 +142,24 @@ type ComplexityRoot struct {
 		ExpMonth       func(childComplexity int) int
 		ExpYear        func(childComplexity int) int
 		Expired        func(childComplexity int) int
+		ExpiresAt      func(childComplexity int) int
 		ExpiresSoon    func(childComplexity int) int
 		ID             func(childComplexity int) int
 		IsPrimary      func(childComplexity int) int
 		Last4          func(childComplexity int) int
 		Source         func(childComplexity int) int
 		UpdatedAt      func(childComplexity int) int
+	}
+
+	CreditCardConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	CreditCardEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	CreditCardEvent struct {
@@ -188,6 +208,11 @@ type ComplexityRoot struct {
 		ExpiresAt func(childComplexity int) int
 		Staff     func(childComplexity int) int
 		Token     func(childComplexity int) int
+	}
+
+	MonthCount struct {
+		Count func(childComplexity int) int
+		Month func(childComplexity int) int
 	}
 
 	Mutation struct {
@@ -247,12 +272,23 @@ type ComplexityRoot struct {
 
 	Query struct {
 		CardGateway           func(childComplexity int) int
+		CardOverview          func(childComplexity int) int
 		CardRequestForm       func(childComplexity int, token string) int
 		Customers             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CustomerOrder, where *ent.CustomerWhereInput) int
+		ExpiringCreditCards   func(childComplexity int, withinDays *int, after *entgql.Cursor[int], first *int) int
 		Node                  func(childComplexity int, id int) int
 		Nodes                 func(childComplexity int, ids []int) int
 		SelectableCreditCards func(childComplexity int, customerID int, screen *payment.Screen) int
 		Viewer                func(childComplexity int) int
+	}
+
+	RequestOutcomes struct {
+		Cancelled func(childComplexity int) int
+		Completed func(childComplexity int) int
+		Expired   func(childComplexity int) int
+		Opened    func(childComplexity int) int
+		Pending   func(childComplexity int) int
+		Sent      func(childComplexity int) int
 	}
 
 	SelectableCreditCard struct {
@@ -325,6 +361,8 @@ type QueryResolver interface {
 	Customers(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CustomerOrder, where *ent.CustomerWhereInput) (*ent.CustomerConnection, error)
 	CardRequestForm(ctx context.Context, token string) (*requests.Form, error)
 	CardGateway(ctx context.Context) (*model.CardGateway, error)
+	ExpiringCreditCards(ctx context.Context, withinDays *int, after *entgql.Cursor[int], first *int) (*ent.CreditCardConnection, error)
+	CardOverview(ctx context.Context) (*overview.Figures, error)
 	SelectableCreditCards(ctx context.Context, customerID int, screen *payment.Screen) (*model.SelectableCreditCards, error)
 	Viewer(ctx context.Context) (*ent.Staff, error)
 }
@@ -460,6 +498,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CardGateway.Name(childComplexity), true
+
+	case "CardOverview.activeCustomers":
+		if e.ComplexityRoot.CardOverview.ActiveCustomers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardOverview.ActiveCustomers(childComplexity), true
+	case "CardOverview.activeCustomersWithCard":
+		if e.ComplexityRoot.CardOverview.ActiveCustomersWithCard == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardOverview.ActiveCustomersWithCard(childComplexity), true
+	case "CardOverview.expiringByMonth":
+		if e.ComplexityRoot.CardOverview.ExpiringByMonth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardOverview.ExpiringByMonth(childComplexity), true
+	case "CardOverview.requestsLast30Days":
+		if e.ComplexityRoot.CardOverview.Requests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardOverview.Requests(childComplexity), true
 
 	case "CardPaymentEligibility.allowed":
 		if e.ComplexityRoot.CardPaymentEligibility.Allowed == nil {
@@ -711,6 +774,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CreditCard.Expired(childComplexity), true
+	case "CreditCard.expiresAt":
+		if e.ComplexityRoot.CreditCard.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditCard.ExpiresAt(childComplexity), true
 	case "CreditCard.expiresSoon":
 		if e.ComplexityRoot.CreditCard.ExpiresSoon == nil {
 			break
@@ -747,6 +816,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CreditCard.UpdatedAt(childComplexity), true
+
+	case "CreditCardConnection.edges":
+		if e.ComplexityRoot.CreditCardConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditCardConnection.Edges(childComplexity), true
+	case "CreditCardConnection.pageInfo":
+		if e.ComplexityRoot.CreditCardConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditCardConnection.PageInfo(childComplexity), true
+	case "CreditCardConnection.totalCount":
+		if e.ComplexityRoot.CreditCardConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditCardConnection.TotalCount(childComplexity), true
+
+	case "CreditCardEdge.cursor":
+		if e.ComplexityRoot.CreditCardEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditCardEdge.Cursor(childComplexity), true
+	case "CreditCardEdge.node":
+		if e.ComplexityRoot.CreditCardEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditCardEdge.Node(childComplexity), true
 
 	case "CreditCardEvent.card":
 		if e.ComplexityRoot.CreditCardEvent.Card == nil {
@@ -943,6 +1044,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LoginPayload.Token(childComplexity), true
+
+	case "MonthCount.count":
+		if e.ComplexityRoot.MonthCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonthCount.Count(childComplexity), true
+	case "MonthCount.month":
+		if e.ComplexityRoot.MonthCount.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonthCount.Month(childComplexity), true
 
 	case "Mutation.addCreditCard":
 		if e.ComplexityRoot.Mutation.AddCreditCard == nil {
@@ -1245,6 +1359,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.CardGateway(childComplexity), true
+	case "Query.cardOverview":
+		if e.ComplexityRoot.Query.CardOverview == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.CardOverview(childComplexity), true
 	case "Query.cardRequestForm":
 		if e.ComplexityRoot.Query.CardRequestForm == nil {
 			break
@@ -1267,6 +1387,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Customers(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.CustomerOrder), args["where"].(*ent.CustomerWhereInput)), true
+	case "Query.expiringCreditCards":
+		if e.ComplexityRoot.Query.ExpiringCreditCards == nil {
+			break
+		}
+
+		args, err := ec.field_Query_expiringCreditCards_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ExpiringCreditCards(childComplexity, args["withinDays"].(*int), args["after"].(*entgql.Cursor[int]), args["first"].(*int)), true
 
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
@@ -1307,6 +1438,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+
+	case "RequestOutcomes.cancelled":
+		if e.ComplexityRoot.RequestOutcomes.Cancelled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestOutcomes.Cancelled(childComplexity), true
+	case "RequestOutcomes.completed":
+		if e.ComplexityRoot.RequestOutcomes.Completed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestOutcomes.Completed(childComplexity), true
+	case "RequestOutcomes.expired":
+		if e.ComplexityRoot.RequestOutcomes.Expired == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestOutcomes.Expired(childComplexity), true
+	case "RequestOutcomes.opened":
+		if e.ComplexityRoot.RequestOutcomes.Opened == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestOutcomes.Opened(childComplexity), true
+	case "RequestOutcomes.pending":
+		if e.ComplexityRoot.RequestOutcomes.Pending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestOutcomes.Pending(childComplexity), true
+	case "RequestOutcomes.sent":
+		if e.ComplexityRoot.RequestOutcomes.Sent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestOutcomes.Sent(childComplexity), true
 
 	case "SelectableCreditCard.card":
 		if e.ComplexityRoot.SelectableCreditCard.Card == nil {
@@ -1701,6 +1869,43 @@ type DeleteCreditCardPayload {
   newPrimary: CreditCard
 }
 `, BuiltIn: false},
+	{Name: "../schema/overview.graphqls", Input: `extend type Query {
+  "Cards expired or expiring within the window, across the company's customers, soonest first (card managers)."
+  expiringCreditCards("How many days ahead count as expiring (0–366)." withinDays: Int = 60, after: Cursor, first: Int): CreditCardConnection!
+  "The credit manager's figures, aggregated in the database (ADMIN and CREDIT_MANAGER)."
+  cardOverview: CardOverview!
+}
+
+"Card-on-file figures for credit managers."
+type CardOverview {
+  "Active customers."
+  activeCustomers: Int!
+  "Active customers with at least one card on file."
+  activeCustomersWithCard: Int!
+  "Cards expiring in each of the next 12 months, this month first; months without any included."
+  expiringByMonth: [MonthCount!]!
+  "Card requests sent in the last 30 days, by where they stand now."
+  requestsLast30Days: RequestOutcomes!
+}
+
+"How many cards expire in one month."
+type MonthCount {
+  "The month, as YYYY-MM."
+  month: String!
+  "How many cards expire then."
+  count: Int!
+}
+
+"Card requests by outcome. sent counts them all; the others by their current status (pending = sent but not opened)."
+type RequestOutcomes {
+  sent: Int!
+  pending: Int!
+  opened: Int!
+  completed: Int!
+  expired: Int!
+  cancelled: Int!
+}
+`, BuiltIn: false},
 	{Name: "../schema/payment.graphqls", Input: `extend type Query {
   "The cards a payment screen may offer for a customer: primary first, expired ones not selectable, the default choice marked, and whether card payment is possible at all."
   selectableCreditCards("The paying customer." customerId: ID!, "The screen asking." screen: PaymentScreen = RECEIVE_PAYMENTS): SelectableCreditCards!
@@ -2079,6 +2284,10 @@ type CreditCard implements Node {
   """
   expYear: Int!
   """
+  The first instant the card no longer works: the start of the month after its expiry month.
+  """
+  expiresAt: Time
+  """
   Name on the card, if given.
   """
   cardholderName: String
@@ -2120,6 +2329,36 @@ enum CreditCardBrand @goModel(model: "cardfile/ent/creditcard.Brand") {
   UNKNOWN
 }
 """
+A connection to a list of items.
+"""
+type CreditCardConnection {
+  """
+  A list of edges.
+  """
+  edges: [CreditCardEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type CreditCardEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: CreditCard
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
 Ordering options for CreditCard connections
 """
 input CreditCardOrder {
@@ -2137,6 +2376,7 @@ Properties by which CreditCard connections can be ordered.
 """
 enum CreditCardOrderField {
   CREATED_AT
+  EXPIRES_AT
 }
 """
 CreditCardSource is enum for the field source
@@ -2772,6 +3012,20 @@ func (ec *executionContext) childFields_CardGateway(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type CardGateway", field.Name)
 }
 
+func (ec *executionContext) childFields_CardOverview(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "activeCustomers":
+		return ec.fieldContext_CardOverview_activeCustomers(ctx, field)
+	case "activeCustomersWithCard":
+		return ec.fieldContext_CardOverview_activeCustomersWithCard(ctx, field)
+	case "expiringByMonth":
+		return ec.fieldContext_CardOverview_expiringByMonth(ctx, field)
+	case "requestsLast30Days":
+		return ec.fieldContext_CardOverview_requestsLast30Days(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CardOverview", field.Name)
+}
+
 func (ec *executionContext) childFields_CardPaymentEligibility(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "allowed":
@@ -2872,6 +3126,8 @@ func (ec *executionContext) childFields_CreditCard(ctx context.Context, field gr
 		return ec.fieldContext_CreditCard_expMonth(ctx, field)
 	case "expYear":
 		return ec.fieldContext_CreditCard_expYear(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_CreditCard_expiresAt(ctx, field)
 	case "cardholderName":
 		return ec.fieldContext_CreditCard_cardholderName(ctx, field)
 	case "billingZip":
@@ -2894,6 +3150,28 @@ func (ec *executionContext) childFields_CreditCard(ctx context.Context, field gr
 		return ec.fieldContext_CreditCard_display(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CreditCard", field.Name)
+}
+
+func (ec *executionContext) childFields_CreditCardConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CreditCardConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CreditCardConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_CreditCardConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreditCardConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CreditCardEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_CreditCardEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_CreditCardEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreditCardEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_CreditCardEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2992,6 +3270,16 @@ func (ec *executionContext) childFields_LoginPayload(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type LoginPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_MonthCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "month":
+		return ec.fieldContext_MonthCount_month(ctx, field)
+	case "count":
+		return ec.fieldContext_MonthCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MonthCount", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -3072,6 +3360,24 @@ func (ec *executionContext) childFields_PaymentEdge(ctx context.Context, field g
 		return ec.fieldContext_PaymentEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PaymentEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_RequestOutcomes(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sent":
+		return ec.fieldContext_RequestOutcomes_sent(ctx, field)
+	case "pending":
+		return ec.fieldContext_RequestOutcomes_pending(ctx, field)
+	case "opened":
+		return ec.fieldContext_RequestOutcomes_opened(ctx, field)
+	case "completed":
+		return ec.fieldContext_RequestOutcomes_completed(ctx, field)
+	case "expired":
+		return ec.fieldContext_RequestOutcomes_expired(ctx, field)
+	case "cancelled":
+		return ec.fieldContext_RequestOutcomes_cancelled(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RequestOutcomes", field.Name)
 }
 
 func (ec *executionContext) childFields_SelectableCreditCard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3569,6 +3875,36 @@ func (ec *executionContext) field_Query_customers_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_expiringCreditCards_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "withinDays",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["withinDays"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
 	return args, nil
 }
 
@@ -4158,6 +4494,116 @@ func (ec *executionContext) _CardGateway_hostedFieldsUrl(ctx context.Context, fi
 }
 func (ec *executionContext) fieldContext_CardGateway_hostedFieldsUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CardGateway", field, false, false, "String")
+}
+
+func (ec *executionContext) _CardOverview_activeCustomers(ctx context.Context, field graphql.CollectedField, obj *overview.Figures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardOverview_activeCustomers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActiveCustomers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardOverview_activeCustomers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardOverview", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CardOverview_activeCustomersWithCard(ctx context.Context, field graphql.CollectedField, obj *overview.Figures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardOverview_activeCustomersWithCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActiveCustomersWithCard, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardOverview_activeCustomersWithCard(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardOverview", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CardOverview_expiringByMonth(ctx context.Context, field graphql.CollectedField, obj *overview.Figures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardOverview_expiringByMonth(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiringByMonth, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []overview.MonthCount) graphql.Marshaler {
+			return ec.marshalNMonthCount2ᚕcardfileᚋinternalᚋoverviewᚐMonthCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardOverview_expiringByMonth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CardOverview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MonthCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CardOverview_requestsLast30Days(ctx context.Context, field graphql.CollectedField, obj *overview.Figures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardOverview_requestsLast30Days(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v overview.RequestOutcomes) graphql.Marshaler {
+			return ec.marshalNRequestOutcomes2cardfileᚋinternalᚋoverviewᚐRequestOutcomes(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardOverview_requestsLast30Days(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CardOverview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestOutcomes(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _CardPaymentEligibility_allowed(ctx context.Context, field graphql.CollectedField, obj *model.CardPaymentEligibility) (ret graphql.Marshaler) {
@@ -5038,6 +5484,29 @@ func (ec *executionContext) fieldContext_CreditCard_expYear(_ context.Context, f
 	return graphql.NewScalarFieldContext("CreditCard", field, false, false, "Int")
 }
 
+func (ec *executionContext) _CreditCard_expiresAt(ctx context.Context, field graphql.CollectedField, obj *ent.CreditCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditCard_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CreditCard_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreditCard", field, false, false, "Time")
+}
+
 func (ec *executionContext) _CreditCard_cardholderName(ctx context.Context, field graphql.CollectedField, obj *ent.CreditCard) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5284,6 +5753,148 @@ func (ec *executionContext) _CreditCard_display(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_CreditCard_display(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CreditCard", field, true, true, "String")
+}
+
+func (ec *executionContext) _CreditCardConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.CreditCardConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditCardConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.CreditCardEdge) graphql.Marshaler {
+			return ec.marshalOCreditCardEdge2ᚕᚖcardfileᚋentᚐCreditCardEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CreditCardConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditCardConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreditCardEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreditCardConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.CreditCardConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditCardConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[int]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditCardConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditCardConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreditCardConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.CreditCardConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditCardConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditCardConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreditCardConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CreditCardEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.CreditCardEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditCardEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CreditCard) graphql.Marshaler {
+			return ec.marshalOCreditCard2ᚖcardfileᚋentᚐCreditCard(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CreditCardEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditCardEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreditCard(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreditCardEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.CreditCardEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditCardEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[int]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditCardEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreditCardEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _CreditCardEvent_kind(ctx context.Context, field graphql.CollectedField, obj *model.CreditCardEvent) (ret graphql.Marshaler) {
@@ -6106,6 +6717,52 @@ func (ec *executionContext) fieldContext_LoginPayload_staff(_ context.Context, f
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _MonthCount_month(ctx context.Context, field graphql.CollectedField, obj *overview.MonthCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonthCount_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Month, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonthCount_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MonthCount", field, false, false, "String")
+}
+
+func (ec *executionContext) _MonthCount_count(ctx context.Context, field graphql.CollectedField, obj *overview.MonthCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonthCount_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonthCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MonthCount", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Mutation_login(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -7500,6 +8157,82 @@ func (ec *executionContext) fieldContext_Query_cardGateway(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_expiringCreditCards(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_expiringCreditCards(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ExpiringCreditCards(ctx, fc.Args["withinDays"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CreditCardConnection) graphql.Marshaler {
+			return ec.marshalNCreditCardConnection2ᚖcardfileᚋentᚐCreditCardConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_expiringCreditCards(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreditCardConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_expiringCreditCards_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_cardOverview(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_cardOverview(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().CardOverview(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *overview.Figures) graphql.Marshaler {
+			return ec.marshalNCardOverview2ᚖcardfileᚋinternalᚋoverviewᚐFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_cardOverview(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CardOverview(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_selectableCreditCards(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7650,6 +8383,144 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RequestOutcomes_sent(ctx context.Context, field graphql.CollectedField, obj *overview.RequestOutcomes) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestOutcomes_sent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestOutcomes_sent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestOutcomes", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RequestOutcomes_pending(ctx context.Context, field graphql.CollectedField, obj *overview.RequestOutcomes) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestOutcomes_pending(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pending, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestOutcomes_pending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestOutcomes", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RequestOutcomes_opened(ctx context.Context, field graphql.CollectedField, obj *overview.RequestOutcomes) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestOutcomes_opened(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Opened, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestOutcomes_opened(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestOutcomes", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RequestOutcomes_completed(ctx context.Context, field graphql.CollectedField, obj *overview.RequestOutcomes) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestOutcomes_completed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Completed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestOutcomes_completed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestOutcomes", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RequestOutcomes_expired(ctx context.Context, field graphql.CollectedField, obj *overview.RequestOutcomes) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestOutcomes_expired(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expired, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestOutcomes_expired(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestOutcomes", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RequestOutcomes_cancelled(ctx context.Context, field graphql.CollectedField, obj *overview.RequestOutcomes) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestOutcomes_cancelled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cancelled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestOutcomes_cancelled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestOutcomes", field, false, false, "Int")
 }
 
 func (ec *executionContext) _SelectableCreditCard_card(ctx context.Context, field graphql.CollectedField, obj *model.SelectableCreditCard) (ret graphql.Marshaler) {
@@ -10979,6 +11850,54 @@ func (ec *executionContext) _CardGateway(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var cardOverviewImplementors = []string{"CardOverview"}
+
+func (ec *executionContext) _CardOverview(ctx context.Context, sel ast.SelectionSet, obj *overview.Figures) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cardOverviewImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CardOverview")
+		case "activeCustomers":
+			out.Values[i] = ec._CardOverview_activeCustomers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "activeCustomersWithCard":
+			out.Values[i] = ec._CardOverview_activeCustomersWithCard(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiringByMonth":
+			out.Values[i] = ec._CardOverview_expiringByMonth(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requestsLast30Days":
+			out.Values[i] = ec._CardOverview_requestsLast30Days(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var cardPaymentEligibilityImplementors = []string{"CardPaymentEligibility"}
 
 func (ec *executionContext) _CardPaymentEligibility(ctx context.Context, sel ast.SelectionSet, obj *model.CardPaymentEligibility) graphql.Marshaler {
@@ -11290,6 +12209,11 @@ func (ec *executionContext) _CreditCard(ctx context.Context, sel ast.SelectionSe
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "expiresAt":
+			out.Values[i] = ec._CreditCard_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "cardholderName":
 			out.Values[i] = ec._CreditCard_cardholderName(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -11345,6 +12269,87 @@ func (ec *executionContext) _CreditCard(ctx context.Context, sel ast.SelectionSe
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._CreditCard_display(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var creditCardConnectionImplementors = []string{"CreditCardConnection"}
+
+func (ec *executionContext) _CreditCardConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.CreditCardConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, creditCardConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CreditCardConnection")
+		case "edges":
+			out.Values[i] = ec._CreditCardConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CreditCardConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._CreditCardConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var creditCardEdgeImplementors = []string{"CreditCardEdge"}
+
+func (ec *executionContext) _CreditCardEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.CreditCardEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, creditCardEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CreditCardEdge")
+		case "node":
+			out.Values[i] = ec._CreditCardEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._CreditCardEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11666,6 +12671,44 @@ func (ec *executionContext) _LoginPayload(ctx context.Context, sel ast.Selection
 			}
 		case "staff":
 			out.Values[i] = ec._LoginPayload_staff(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var monthCountImplementors = []string{"MonthCount"}
+
+func (ec *executionContext) _MonthCount(ctx context.Context, sel ast.SelectionSet, obj *overview.MonthCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, monthCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MonthCount")
+		case "month":
+			out.Values[i] = ec._MonthCount_month(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._MonthCount_count(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -12109,6 +13152,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_cardGateway(ctx, field)
 				})
+		case "expiringCreditCards":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_expiringCreditCards(ctx, field)
+				})
+		case "cardOverview":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_cardOverview(ctx, field)
+				})
 		case "selectableCreditCards":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -12134,6 +13189,64 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var requestOutcomesImplementors = []string{"RequestOutcomes"}
+
+func (ec *executionContext) _RequestOutcomes(ctx context.Context, sel ast.SelectionSet, obj *overview.RequestOutcomes) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, requestOutcomesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RequestOutcomes")
+		case "sent":
+			out.Values[i] = ec._RequestOutcomes_sent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pending":
+			out.Values[i] = ec._RequestOutcomes_pending(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "opened":
+			out.Values[i] = ec._RequestOutcomes_opened(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "completed":
+			out.Values[i] = ec._RequestOutcomes_completed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expired":
+			out.Values[i] = ec._RequestOutcomes_expired(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelled":
+			out.Values[i] = ec._RequestOutcomes_cancelled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -12781,6 +13894,14 @@ func (ec *executionContext) marshalNCardGateway2ᚖcardfileᚋgraphᚋmodelᚐCa
 	return ec._CardGateway(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCardOverview2ᚖcardfileᚋinternalᚋoverviewᚐFigures(ctx context.Context, sel ast.SelectionSet, v *overview.Figures) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CardOverview!")
+		return graphql.Null
+	}
+	return ec._CardOverview(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCardPaymentEligibility2ᚖcardfileᚋgraphᚋmodelᚐCardPaymentEligibility(ctx context.Context, sel ast.SelectionSet, v *model.CardPaymentEligibility) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CardPaymentEligibility!")
@@ -12882,6 +14003,14 @@ func (ec *executionContext) unmarshalNCreditCardBrand2cardfileᚋentᚋcreditcar
 
 func (ec *executionContext) marshalNCreditCardBrand2cardfileᚋentᚋcreditcardᚐBrand(ctx context.Context, sel ast.SelectionSet, v creditcard.Brand) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNCreditCardConnection2ᚖcardfileᚋentᚐCreditCardConnection(ctx context.Context, sel ast.SelectionSet, v *ent.CreditCardConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CreditCardConnection!")
+		return graphql.Null
+	}
+	return ec._CreditCardConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNCreditCardEvent2ᚖcardfileᚋgraphᚋmodelᚐCreditCardEvent(ctx context.Context, sel ast.SelectionSet, v *model.CreditCardEvent) graphql.Marshaler {
@@ -13059,6 +14188,26 @@ func (ec *executionContext) marshalNLoginPayload2ᚖcardfileᚋgraphᚋmodelᚐL
 	return ec._LoginPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNMonthCount2cardfileᚋinternalᚋoverviewᚐMonthCount(ctx context.Context, sel ast.SelectionSet, v overview.MonthCount) graphql.Marshaler {
+	return ec._MonthCount(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNMonthCount2ᚕcardfileᚋinternalᚋoverviewᚐMonthCountᚄ(ctx context.Context, sel ast.SelectionSet, v []overview.MonthCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMonthCount2cardfileᚋinternalᚋoverviewᚐMonthCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNNode2ᚕcardfileᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v []ent.Noder) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -13136,6 +14285,10 @@ func (ec *executionContext) marshalNPaymentStatus2cardfileᚋentᚋpaymentᚐSta
 func (ec *executionContext) unmarshalNRequestCardInput2cardfileᚋgraphᚋmodelᚐRequestCardInput(ctx context.Context, v any) (model.RequestCardInput, error) {
 	res, err := ec.unmarshalInputRequestCardInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRequestOutcomes2cardfileᚋinternalᚋoverviewᚐRequestOutcomes(ctx context.Context, sel ast.SelectionSet, v overview.RequestOutcomes) graphql.Marshaler {
+	return ec._RequestOutcomes(ctx, sel, &v)
 }
 
 func (ec *executionContext) marshalNSelectableCreditCard2ᚕᚖcardfileᚋgraphᚋmodelᚐSelectableCreditCardᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SelectableCreditCard) graphql.Marshaler {
@@ -13512,6 +14665,26 @@ func (ec *executionContext) marshalOCreditCard2ᚖcardfileᚋentᚐCreditCard(ct
 	return ec._CreditCard(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOCreditCardEdge2ᚕᚖcardfileᚋentᚐCreditCardEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.CreditCardEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOCreditCardEdge2ᚖcardfileᚋentᚐCreditCardEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOCreditCardEdge2ᚖcardfileᚋentᚐCreditCardEdge(ctx context.Context, sel ast.SelectionSet, v *ent.CreditCardEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CreditCardEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOCreditCardWhereInput2ᚕᚖcardfileᚋentᚐCreditCardWhereInputᚄ(ctx context.Context, v any) ([]*ent.CreditCardWhereInput, error) {
 	if v == nil {
 		return nil, nil
@@ -13841,6 +15014,18 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalString(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
+	res, err := graphql.UnmarshalTime(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalTime(v)
 	return res
 }
 

@@ -5,25 +5,20 @@ import (
 	"time"
 
 	"cardfile/ent"
+	"cardfile/internal/expiry"
 )
 
 // ExpiringWindow is how far ahead a card counts as expiring soon.
 const ExpiringWindow = 60 * 24 * time.Hour
 
-// ExpiresAt is the first instant a card is no longer valid: the start of
-// the month after its expiry month, in UTC.
-func ExpiresAt(month, year int) time.Time {
-	return time.Date(year, time.Month(month)+1, 1, 0, 0, 0, 0, time.UTC)
-}
-
 // Expired reports whether the card has expired at now.
 func Expired(c *ent.CreditCard, now time.Time) bool {
-	return !now.Before(ExpiresAt(c.ExpMonth, c.ExpYear))
+	return !now.Before(expiry.End(c.ExpMonth, c.ExpYear))
 }
 
 // ExpiresSoon reports whether an unexpired card expires within ExpiringWindow.
 func ExpiresSoon(c *ent.CreditCard, now time.Time) bool {
-	return !Expired(c, now) && now.Add(ExpiringWindow).After(ExpiresAt(c.ExpMonth, c.ExpYear))
+	return !Expired(c, now) && now.Add(ExpiringWindow).After(expiry.End(c.ExpMonth, c.ExpYear))
 }
 
 // SortPrimaryFirst orders cards as every screen shows them: the primary

@@ -9,6 +9,7 @@ import (
 
 	"cardfile/ent/creditcard"
 	"cardfile/internal/cards"
+	"cardfile/internal/expiry"
 	"cardfile/internal/gateway/sandbox"
 )
 
@@ -208,7 +209,7 @@ func buildPlan(now time.Time) []*customerPlan {
 		case k < nExpired+nExpiring:
 			// Good through this month or next, whichever still ends within the window.
 			cp.ExpYear, cp.ExpMonth = monthYear(thisMonth)
-			if y, m := monthYear(thisMonth + 1); r.IntN(2) == 0 && cards.ExpiresAt(m, y).Before(now.Add(cards.ExpiringWindow)) {
+			if y, m := monthYear(thisMonth + 1); r.IntN(2) == 0 && expiry.End(m, y).Before(now.Add(cards.ExpiringWindow)) {
 				cp.ExpYear, cp.ExpMonth = y, m
 			}
 			cp.SavedAt = now.AddDate(0, 0, -400-r.IntN(600)).Add(time.Duration(r.IntN(8*60)) * time.Minute)
