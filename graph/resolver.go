@@ -4,6 +4,7 @@ package graph
 
 import (
 	"log/slog"
+	"time"
 
 	"cardfile/internal/auth"
 	"cardfile/internal/cards"
@@ -24,4 +25,7 @@ type Resolver struct {
 	Gateway  gateway.Gateway
 	Events   events.Broker
 	Log      *slog.Logger
+	// SessionRecheck is how often open subscriptions check that their
+	// session still stands (a minute when zero).
+	SessionRecheck time.Duration
 }

@@ -1,7 +1,11 @@
 package graph
 
 import (
+	"cmp"
 	"context"
+	"time"
+
+	"cardfile/ent"
 
 	"cardfile/internal/apperr"
 	"cardfile/internal/events"
@@ -19,16 +23,37 @@ func watch[T any](ctx context.Context, r *Resolver, topic events.Topic, customer
 		return nil, apperr.New(apperr.Unauthenticated, "sign in first")
 	}
 	if _, err := r.DB.Customer.Get(ctx, customerID); err != nil {
-		return nil, apperr.NotFoundf("customer not found")
+		if ent.IsNotFound(err) {
+			return nil, apperr.NotFoundf("customer not found")
+		}
+		return nil, err
 	}
 	if !v.CanManageCards {
 		return nil, apperr.New(apperr.Forbidden, "your role may not manage credit cards")
 	}
+	ctx, cancel := context.WithCancel(ctx)
 	in := r.Events.Subscribe(ctx, topic, customerID)
 	out := make(chan T)
 	go func() {
 		defer close(out)
-		for e := range in {
+		defer cancel()
+		recheck := time.NewTicker(cmp.Or(r.SessionRecheck, time.Minute))
+		defer recheck.Stop()
+		for {
+			var e events.Event
+			select {
+			case <-recheck.C:
+				// A logout, a deactivation or a lost role ends the stream.
+				if ok, err := r.Auth.StillValid(ctx, v.SessionID); err == nil && !ok {
+					return
+				}
+				continue
+			case ev, open := <-in:
+				if !open {
+					return
+				}
+				e = ev
+			}
 			payload, ok := load(ctx, e)
 			if !ok {
 				continue

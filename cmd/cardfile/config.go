@@ -2,6 +2,8 @@ package main
 
 import (
 	"cmp"
+
+	"cardfile/internal/gateway/clearent"
 	"os"
 	"strings"
 	"time"
@@ -19,6 +21,7 @@ type config struct {
 	Demo           bool
 	LogLevel       string
 	SMTPURL        string
+	Clearent       clearent.Config
 	MailFrom       string
 	ShutdownGrace  time.Duration
 }
@@ -40,8 +43,13 @@ func loadConfig() config {
 		Demo:           os.Getenv("CARDFILE_DEMO") == "1",
 		LogLevel:       env("CARDFILE_LOG_LEVEL", "info"),
 		SMTPURL:        os.Getenv("CARDFILE_SMTP_URL"),
-		MailFrom:       env("CARDFILE_MAIL_FROM", "cardfile <no-reply@localhost>"),
-		ShutdownGrace:  10 * time.Second,
+		Clearent: clearent.Config{
+			BaseURL:   env("CARDFILE_CLEARENT_BASE_URL", clearent.DefaultBaseURL),
+			APIKey:    os.Getenv("CARDFILE_CLEARENT_API_KEY"),
+			PublicKey: os.Getenv("CARDFILE_CLEARENT_PUBLIC_KEY"),
+		},
+		MailFrom:      env("CARDFILE_MAIL_FROM", "cardfile <no-reply@localhost>"),
+		ShutdownGrace: 10 * time.Second,
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"cardfile/ent"
@@ -18,6 +20,7 @@ import (
 	"cardfile/internal/db"
 	"cardfile/internal/events"
 	"cardfile/internal/gateway"
+	"cardfile/internal/gateway/clearent"
 	"cardfile/internal/gateway/sandbox"
 	"cardfile/internal/jobs"
 	"cardfile/internal/mail"
@@ -34,11 +37,13 @@ import (
 type Options struct {
 	DatabaseURL string
 	PublicURL   string
-	Gateway     string // "sandbox" (default)
-	Server      server.Config
-	Auth        auth.Config
-	Log         *slog.Logger
-	Now         func() time.Time // nil: time.Now
+	Gateway     string // "sandbox" (default) or "clearent"
+	// Clearent configures the Clearent gateway (Gateway "clearent").
+	Clearent clearent.Config
+	Server   server.Config
+	Auth     auth.Config
+	Log      *slog.Logger
+	Now      func() time.Time // nil: time.Now
 	// TokenKey seals gateway tokens, link tokens in jobs and outbox bodies (sealer.KeySize bytes).
 	TokenKey []byte
 	// EntOptions are passed to the ent client (tests count statements with them).
@@ -96,7 +101,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	if err := a.openEvents(ctx, o); err != nil {
 		return nil, err
 	}
-	sandboxHandler, err := a.openGateway(o)
+	gatewayPages, gatewayPrefix, err := a.openGateway(o)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +127,8 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	})
 	resolver := &graph.Resolver{DB: a.DB, Auth: a.Auth, Cards: a.Cards, Requests: a.Requests, Payments: a.Payments,
 		Gateway: a.Gateway, Events: a.Events, Log: o.Log}
-	deps := server.Deps{Resolver: resolver, Sandbox: sandboxHandler, App: server.Placeholder(o.PublicURL), Log: o.Log}
+	deps := server.Deps{Resolver: resolver, GatewayPages: gatewayPages, GatewayPrefix: gatewayPrefix,
+		App: server.Placeholder(o.PublicURL), Log: o.Log}
 	if a.Outbox != nil && o.Server.Dev {
 		deps.Outbox = a.Outbox
 	}
@@ -161,7 +167,7 @@ func (a *App) openEvents(ctx context.Context, o Options) error {
 		a.Events = events.NewLocal()
 		return nil
 	}
-	pg, err := events.NewPostgres(context.WithoutCancel(ctx), o.DatabaseURL, o.Log)
+	pg, err := events.NewPostgres(context.WithoutCancel(ctx), o.DatabaseURL, o.Log, events.WithChannel(channelFor(o.DatabaseURL)))
 	if err != nil {
 		return fmt.Errorf("starting the event listener: %w", err)
 	}
@@ -178,18 +184,29 @@ func (a *App) openEvents(ctx context.Context, o Options) error {
 	}
 }
 
-func (a *App) openGateway(o Options) (http.Handler, error) {
+// openGateway starts the payment gateway and returns its pages and where they live.
+func (a *App) openGateway(o Options) (http.Handler, string, error) {
+	framers := append([]string{"'self'"}, o.Server.AllowedOrigins...)
 	switch o.Gateway {
 	case "", "sandbox":
 		sb, err := sandbox.New(a.DB.SQL, a.DB.Dialect, o.PublicURL, sandbox.WithClock(o.Now), sandbox.WithLogger(o.Log),
-			sandbox.WithFrameAncestors(append([]string{"'self'"}, o.Server.AllowedOrigins...)))
+			sandbox.WithFrameAncestors(framers))
 		if err != nil {
-			return nil, fmt.Errorf("starting the sandbox gateway: %w", err)
+			return nil, "", fmt.Errorf("starting the sandbox gateway: %w", err)
 		}
 		a.Gateway, a.Sandbox = sb, sb
-		return sb.Handler(), nil
+		return sb.Handler(), "/sandbox", nil
+	case "clearent":
+		c := o.Clearent
+		c.PublicURL, c.Log, c.FrameAncestors = o.PublicURL, o.Log, framers
+		cl, err := clearent.New(c)
+		if err != nil {
+			return nil, "", fmt.Errorf("configuring Clearent: %w", err)
+		}
+		a.Gateway = cl
+		return cl.Handler(), "/gateway/clearent", nil
 	default:
-		return nil, fmt.Errorf("unknown gateway %q (want sandbox)", o.Gateway)
+		return nil, "", fmt.Errorf("unknown gateway %q (want sandbox or clearent)", o.Gateway)
 	}
 }
 
@@ -215,4 +232,25 @@ func (a *App) Close() error {
 	}
 	a.closers = nil
 	return errors.Join(errs...)
+}
+
+// channelFor names the NOTIFY channel for a database URL. NOTIFY is per
+// database, so deployments (and tests) that share one but keep to their own
+// schema (search_path) get a channel of their own.
+func channelFor(databaseURL string) string {
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return events.DefaultChannel
+	}
+	schema, _, _ := strings.Cut(u.Query().Get("search_path"), ",")
+	schema = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' {
+			return r
+		}
+		return -1
+	}, strings.ToLower(strings.TrimSpace(schema)))
+	if schema == "" || schema == "public" {
+		return events.DefaultChannel
+	}
+	return (events.DefaultChannel + "_" + schema)[:min(63, len(events.DefaultChannel)+1+len(schema))]
 }

@@ -355,3 +355,21 @@ func ExpiredFromContext(ctx context.Context) bool {
 	b, _ := ctx.Value(expiredKey{}).(bool)
 	return b
 }
+
+// StillValid reports whether an open session may go on receiving live
+// updates: it exists, its absolute lifetime has not passed, and its staff
+// member is active and may still manage cards. An open subscription counts
+// as activity, so the idle timeout does not end it; this read touches nothing.
+func (s *Service) StillValid(ctx context.Context, sessionID int) (bool, error) {
+	sess, err := s.db.Session.Query().Where(session.ID(sessionID)).
+		WithStaff(func(q *ent.StaffQuery) { q.WithCompany() }).Only(system(ctx))
+	if ent.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("checking session: %w", err)
+	}
+	st := sess.Edges.Staff
+	return s.now().Before(sess.ExpiresAt) && st != nil && st.Active && st.Edges.Company != nil &&
+		CanManageCards(st.Edges.Company, st.Role), nil
+}

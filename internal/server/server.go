@@ -1,5 +1,5 @@
-// Package server is cardfile's http.Handler: GraphQL at /query, the sandbox
-// gateway at /sandbox/, health checks, and the app at /.
+// Package server is cardfile's http.Handler: GraphQL at /query, the
+// gateway's hosted card-fields pages, health checks, and the app at /.
 package server
 
 import (
@@ -36,6 +36,8 @@ type Config struct {
 	MaxBodyBytes    int64
 	ComplexityLimit int
 	MaxDepth        int
+	// SessionRecheck is how often open subscriptions re-check their session.
+	SessionRecheck time.Duration
 }
 
 // DefaultConfig returns the limits cardfile runs with unless told otherwise.
@@ -46,9 +48,10 @@ func DefaultConfig() Config {
 // Deps are the parts the handler serves.
 type Deps struct {
 	Resolver *graph.Resolver
-	// Sandbox is the built-in gateway's hosted fields and token endpoint; nil
-	// when a real gateway runs.
-	Sandbox http.Handler
+	// GatewayPages are the gateway's own pages (hosted card fields, the
+	// sandbox's token endpoint), served under GatewayPrefix.
+	GatewayPages  http.Handler
+	GatewayPrefix string // e.g. "/sandbox"
 	// App serves the staff app and the customer's card form.
 	App http.Handler
 	// Outbox, when set, is listed at /dev/outbox (development with the outbox mailer).
@@ -66,8 +69,8 @@ func New(cfg Config, d Deps) http.Handler {
 		MaxAge:         600,
 	}).Handler(jsonPostOnly(limitBody(cfg.MaxBodyBytes, auth.Middleware(d.Resolver.Auth, d.Log)(GraphQL(cfg, d.Resolver)))))
 	mux.Handle("/query", api)
-	if d.Sandbox != nil {
-		mux.Handle("/sandbox/", http.StripPrefix("/sandbox", d.Sandbox))
+	if d.GatewayPages != nil {
+		mux.Handle(d.GatewayPrefix+"/", http.StripPrefix(d.GatewayPrefix, d.GatewayPages))
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -88,14 +91,16 @@ func New(cfg Config, d Deps) http.Handler {
 	if d.App != nil {
 		mux.Handle("/", d.App)
 	}
-	return securityHeaders(logRequests(d.Log, mux))
+	return securityHeaders(d.GatewayPrefix, logRequests(d.Log, mux))
 }
 
-// GraphQL is the GraphQL handler: POST only, a query cache, complexity and
+// GraphQL is the GraphQL handler: POST and graphql-transport-ws, a query cache, complexity and
 // depth limits, page-size caps, one error presenter, introspection in dev only.
 func GraphQL(cfg Config, r *graph.Resolver) *handler.Server {
+	r.SessionRecheck = cfg.SessionRecheck
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: r}))
 	srv.AddTransport(transport.POST{})
+	srv.AddTransport(websocketTransport(cfg, r))
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	if cfg.Dev {
 		srv.Use(extension.Introspection{})
@@ -117,13 +122,16 @@ func (panicError) Error() string { return "internal error" }
 
 var errPanic = panicError{}
 
-// jsonPostOnly answers anything but a JSON POST with a coded error: the only
-// transport is POST, and refusing other content types keeps cross-site
-// "simple requests" (forms, text/plain) from ever reaching a resolver.
+// jsonPostOnly answers anything but a JSON POST or a websocket upgrade with
+// a coded error: those are the only transports, and refusing other content
+// types keeps cross-site "simple requests" (forms, text/plain) from ever
+// reaching a resolver.
 func jsonPostOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		switch {
+		case isWebsocketUpgrade(r):
+			next.ServeHTTP(w, r) // the websocket transport checks origin and token itself
 		case r.Method != http.MethodPost:
 			w.Header().Set("Allow", http.MethodPost)
 			writeError(w, http.StatusMethodNotAllowed, "send GraphQL requests as POST", "method")
@@ -155,12 +163,14 @@ func limitBody(max int64, next http.Handler) http.Handler {
 	})
 }
 
-func securityHeaders(next http.Handler) http.Handler {
+// securityHeaders forbids framing everywhere but the gateway's pages, which
+// set their own frame-ancestors.
+func securityHeaders(gatewayPrefix string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
-		if !strings.HasPrefix(r.URL.Path, "/sandbox/") {
+		if gatewayPrefix == "" || !strings.HasPrefix(r.URL.Path, gatewayPrefix+"/") {
 			h.Set("X-Frame-Options", "DENY")
 		}
 		next.ServeHTTP(w, r)
