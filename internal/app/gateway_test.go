@@ -19,7 +19,9 @@ func TestClearentGatewayIsWiredIn(t *testing.T) {
 		o.Clearent = clearent.Config{BaseURL: "https://gateway-sb.clearent.net", APIKey: "test-api-key", PublicKey: "test-public-key"}
 	})
 	tn := h.newTenant("Blossom", 1)
-	var out struct{ CardGateway struct{ Name, HostedFieldsURL string } }
+	var out struct {
+		CardGateway struct{ Name, HostedFieldsURL string }
+	}
 	h.gql(tn.tokens[viewer.Admin], `{ cardGateway { name hostedFieldsUrl } }`, nil).decode(t, &out)
 	if out.CardGateway.Name != "clearent" || out.CardGateway.HostedFieldsURL != "http://cardfile.test/gateway/clearent/fields" {
 		t.Fatalf("cardGateway = %+v", out.CardGateway)
