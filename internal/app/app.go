@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"cardfile/ent"
+	"cardfile/frontend"
 	"cardfile/graph"
 	"cardfile/internal/auth"
 	"cardfile/internal/cards"
@@ -128,7 +129,10 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	resolver := &graph.Resolver{DB: a.DB, Auth: a.Auth, Cards: a.Cards, Requests: a.Requests, Payments: a.Payments,
 		Gateway: a.Gateway, Events: a.Events, Log: o.Log}
 	deps := server.Deps{Resolver: resolver, GatewayPages: gatewayPages, GatewayPrefix: gatewayPrefix,
-		App: server.Placeholder(o.PublicURL), Log: o.Log}
+		App: frontend.Handler(), Log: o.Log}
+	if deps.App == nil { // built without the app (no -tags spa)
+		deps.App = server.Placeholder(o.PublicURL)
+	}
 	if a.Outbox != nil && o.Server.Dev {
 		deps.Outbox = a.Outbox
 	}
