@@ -3,11 +3,9 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -20,14 +18,12 @@ import (
 	"cardfile/ent/auditevent"
 	"cardfile/ent/privacy"
 	"cardfile/internal/app"
+	"cardfile/internal/app/apptest"
 	"cardfile/internal/auth"
-	"cardfile/internal/db/dbtest"
 	"cardfile/internal/gateway/sandbox"
-	"cardfile/internal/jobs"
 	"cardfile/internal/viewer"
 
 	"github.com/riverqueue/river/rivertype"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // harness is a whole cardfile (the real handler, database and sandbox
@@ -37,8 +33,8 @@ type harness struct {
 	t         testing.TB
 	app       *app.App
 	clock     *clock
-	logs      *syncBuffer
-	responses *syncBuffer
+	logs      *apptest.Log
+	responses *apptest.Log
 	sys       context.Context
 }
 
@@ -51,41 +47,17 @@ func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
 func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 func newHarness(t testing.TB, opts ...func(*app.Options)) *harness {
 	t.Helper()
 	h := &harness{
 		t:         t,
 		clock:     &clock{t: time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)},
-		logs:      &syncBuffer{},
-		responses: &syncBuffer{},
+		logs:      &apptest.Log{},
+		responses: &apptest.Log{},
 		sys:       privacy.DecisionContext(context.Background(), privacy.Allow),
 	}
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	ac := auth.DefaultConfig()
-	ac.BcryptCost = bcrypt.MinCost
-	o := app.Options{
-		DatabaseURL: dbtest.URL(t),
-		PublicURL:   "http://cardfile.test",
-		Log:         slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Now:         h.clock.Now,
-		TokenKey:    key,
-		Auth:        ac,
-		Jobs:        jobs.Options{PollInterval: 20 * time.Millisecond, ExpiryInterval: 50 * time.Millisecond, RetryPolicy: quickRetry{}},
-	}
+	o := apptest.Options(t, h.logs)
+	o.Now = h.clock.Now
 	for _, f := range opts {
 		f(&o)
 	}

@@ -3,25 +3,20 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"cardfile/ent/privacy"
 	"cardfile/internal/app"
+	"cardfile/internal/app/apptest"
 	"cardfile/internal/auth"
-	"cardfile/internal/db/dbtest"
 	"cardfile/internal/server"
 	"cardfile/internal/viewer"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 const (
@@ -30,25 +25,11 @@ const (
 	password    = "correct horse battery"
 )
 
-// logBuffer collects the app's log lines; handlers may log from several goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
 // fixture is a whole cardfile (real handler, database and sandbox gateway)
 // with every log line kept.
 type fixture struct {
 	app  *app.App
-	logs *logBuffer
+	logs *apptest.Log
 }
 
 func newFixture(t *testing.T, configure ...func(*server.Config)) *fixture {
@@ -58,21 +39,10 @@ func newFixture(t *testing.T, configure ...func(*server.Config)) *fixture {
 	for _, f := range configure {
 		f(&cfg)
 	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatal(err)
-	}
-	ac := auth.DefaultConfig()
-	ac.BcryptCost = bcrypt.MinCost
-	logs := &logBuffer{}
-	a, err := app.New(context.Background(), app.Options{
-		DatabaseURL: dbtest.URL(t),
-		PublicURL:   "http://cardfile.test",
-		TokenKey:    key,
-		Auth:        ac,
-		Log:         slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Server:      cfg,
-	})
+	logs := &apptest.Log{}
+	o := apptest.Options(t, logs)
+	o.Server = cfg
+	a, err := app.New(context.Background(), o)
 	if err != nil {
 		t.Fatalf("starting cardfile: %v", err)
 	}
@@ -288,6 +258,11 @@ func TestHealthChecks(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
 			if !tc.databaseUp {
+				// Stop the job queue first: it would spend the app's whole
+				// shutdown grace retrying a database that is gone.
+				if err := f.app.Jobs.Stop(context.Background()); err != nil {
+					t.Fatal(err)
+				}
 				if err := f.app.DB.SQL.Close(); err != nil {
 					t.Fatal(err)
 				}
