@@ -1,28 +1,47 @@
 # cardfile: `make run` starts everything on an embedded default; `make test`
-# runs the whole suite on SQLite and on PostgreSQL.
+# runs the whole suite on SQLite and on PostgreSQL, then the browser tests.
 
 GO        ?= go
+NPM       ?= npm
 PG_URL    ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 TESTFLAGS ?= -count=1 -timeout 20m
+CHROMIUM  ?= /usr/bin/chromium
+# Where the browser tests leave their screenshots (not committed).
+SCREENSHOTS ?= $(CURDIR)/test-results/screenshots
 
-.PHONY: run build test test-sqlite test-postgres generate check-generated vet
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-## run: build and start cardfile on SQLite in ./data with the sandbox gateway and demo data
-run:
-	CARDFILE_DEMO=1 CARDFILE_DEV=1 $(GO) run ./cmd/cardfile serve
+.PHONY: run build app test test-sqlite test-postgres test-browser generate check-generated vet
 
-## build: the cardfile binary in ./bin
-build:
-	$(GO) build -o bin/cardfile ./cmd/cardfile
+## run: build the app and start cardfile on SQLite in ./data with the sandbox gateway, outbox mail and demo data
+run: app
+	CARDFILE_DEMO=1 CARDFILE_DEV=1 $(GO) run -tags spa ./cmd/cardfile serve
 
-## test: every test, on SQLite and then on PostgreSQL
-test: vet test-sqlite test-postgres
+## build: the cardfile binary, with the app, in ./bin
+build: app
+	$(GO) build -tags spa -o bin/cardfile ./cmd/cardfile
+
+## app: the React app, built into frontend/dist
+app: frontend/node_modules/.installed
+	cd frontend && $(NPM) run build
+
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	cd frontend && $(NPM) ci --no-audit --no-fund
+	touch $@
+
+## test: every test: Go on SQLite and on PostgreSQL, then the browser tests
+test: vet test-sqlite test-postgres test-browser
 
 test-sqlite:
 	CARDFILE_TEST_DB=sqlite $(GO) test $(TESTFLAGS) ./...
 
 test-postgres:
 	CARDFILE_TEST_DB=postgres CARDFILE_TEST_DATABASE_URL='$(PG_URL)' $(GO) test $(TESTFLAGS) ./...
+
+## test-browser: Playwright with Debian's Chromium against a real `cardfile serve` on SQLite
+test-browser: app
+	$(GO) build -tags spa -o bin/cardfile-e2e ./cmd/cardfile
+	cd frontend && CARDFILE_BIN=$(CURDIR)/bin/cardfile-e2e CHROMIUM=$(CHROMIUM) SCREENSHOTS=$(SCREENSHOTS) npx playwright test
 
 vet:
 	$(GO) vet ./...

@@ -51,4 +51,6 @@ func Options(t testing.TB, log *Log) app.Options {
 // quickRetry retries failed jobs after 50 ms, so retry tests take moments.
 type quickRetry struct{}
 
-func (quickRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(50 * time.Millisecond) }
+func (quickRetry) NextRetry(*rivertype.JobRow) time.Time {
+	return time.Now().Add(50 * time.Millisecond)
+}
