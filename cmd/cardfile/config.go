@@ -21,6 +21,7 @@ type config struct {
 	Demo           bool
 	LogLevel       string
 	SMTPURL        string
+	LinkTTL        time.Duration
 	Clearent       clearent.Config
 	MailFrom       string
 	ShutdownGrace  time.Duration
@@ -43,6 +44,7 @@ func loadConfig() config {
 		Demo:           os.Getenv("CARDFILE_DEMO") == "1",
 		LogLevel:       env("CARDFILE_LOG_LEVEL", "info"),
 		SMTPURL:        os.Getenv("CARDFILE_SMTP_URL"),
+		LinkTTL:        duration("CARDFILE_LINK_TTL"),
 		Clearent: clearent.Config{
 			BaseURL:   env("CARDFILE_CLEARENT_BASE_URL", clearent.DefaultBaseURL),
 			APIKey:    os.Getenv("CARDFILE_CLEARENT_API_KEY"),
@@ -70,4 +72,14 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// duration reads a Go duration ("8h", "90s") from the environment; unset or
+// unreadable means zero, the default.
+func duration(key string) time.Duration {
+	d, err := time.ParseDuration(os.Getenv(key))
+	if err != nil || d < 0 {
+		return 0
+	}
+	return d
 }

@@ -36,7 +36,7 @@ a postgres:// URL selects PostgreSQL), CARDFILE_ADDR, CARDFILE_PUBLIC_URL,
 CARDFILE_ALLOWED_ORIGINS, CARDFILE_GATEWAY (sandbox or clearent, with CARDFILE_CLEARENT_BASE_URL,
 CARDFILE_CLEARENT_API_KEY, CARDFILE_CLEARENT_PUBLIC_KEY), CARDFILE_SMTP_URL (smtp:// or smtps://;
 unset: emails go to the outbox, listed at /dev/outbox in dev mode), CARDFILE_MAIL_FROM,
-CARDFILE_TOKEN_KEY, CARDFILE_DEV=1, CARDFILE_DEMO=1, CARDFILE_LOG_LEVEL (debug, info, warn, error).
+CARDFILE_LINK_TTL (card-request links, default 8h), CARDFILE_TOKEN_KEY, CARDFILE_DEV=1, CARDFILE_DEMO=1, CARDFILE_LOG_LEVEL (debug, info, warn, error).
 `
 
 func main() {
@@ -93,6 +93,7 @@ func open(ctx context.Context, cfg config, log *slog.Logger) (*app.App, error) {
 		Log:         log,
 		TokenKey:    key,
 		SMTPURL:     cfg.SMTPURL,
+		LinkTTL:     cfg.LinkTTL,
 		Clearent:    cfg.Clearent,
 		MailFrom:    cfg.MailFrom,
 	})
