@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"cardfile/ent/auditevent"
 	"cardfile/ent/creditcard"
 	"cardfile/ent/payment"
 	"cardfile/internal/events"
@@ -174,6 +175,10 @@ func TestEachEligibilityRuleRefusesOnItsOwn(t *testing.T) {
 			}
 			if h.taken() != before || h.app.DB.Payment.Query().CountX(h.sys) != rows {
 				t.Fatal("a refused payment charged or left a row")
+			}
+			refusals := h.app.DB.AuditEvent.Query().Where(auditevent.Action("payment.apply"), auditevent.OutcomeEQ(auditevent.OutcomeFAILED)).AllX(h.sys)
+			if len(refusals) == 0 || refusals[len(refusals)-1].Details["reason"] != c.reason {
+				t.Fatalf("the refused attempt was not audited with its reason: %+v", refusals)
 			}
 		})
 	}

@@ -260,6 +260,7 @@ func TestBadCardRequestsLeaveNothing(t *testing.T) {
 		{name: "two addresses", token: staff, customer: cust, email: "a@b.example, c@d.example", code: "BAD_USER_INPUT", field: "email"},
 		{name: "display name", token: staff, customer: cust, email: "AP <ap@buyer.example>", code: "BAD_USER_INPUT", field: "email"},
 		{name: "no domain dot", token: staff, customer: cust, email: "ap@localhost", code: "BAD_USER_INPUT", field: "email"},
+		{name: "a card number as the address", token: staff, customer: cust, email: "4111111111111111@buyer.example", code: "BAD_USER_INPUT", field: "email"},
 		{name: "another company's customer", token: staff, customer: fmt.Sprint(other.customers[0].ID), email: "a@b.example", code: "NOT_FOUND"},
 		{name: "a CAD customer", token: staff, customer: fmt.Sprint(cad.ID), email: "a@b.example", code: "PAYMENT_NOT_ALLOWED"},
 		{name: "salesperson", token: tn.tokens[viewer.Salesperson], customer: cust, email: "a@b.example", code: "FORBIDDEN"},

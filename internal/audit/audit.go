@@ -58,18 +58,30 @@ func RecordAs(ctx context.Context, tx *db.Tx, a Actor, e Entry) error {
 	return nil
 }
 
-// Denied records a refused attempt. The attempt itself changed nothing, so
-// this write stands alone; it is made as the system, since the viewer was
-// not allowed to act. Failures are logged, never returned.
+// Denied records an attempt the viewer was not allowed to make.
 func Denied(ctx context.Context, client *ent.Client, log *slog.Logger, e Entry) {
+	e.Outcome = auditevent.OutcomeDENIED
+	alone(ctx, client, log, e)
+}
+
+// Refused records an allowed attempt that the rules turned down (a payment
+// that is not possible), with outcome FAILED.
+func Refused(ctx context.Context, client *ent.Client, log *slog.Logger, e Entry) {
+	e.Outcome = auditevent.OutcomeFAILED
+	alone(ctx, client, log, e)
+}
+
+// alone writes e in a transaction of its own: the attempt itself changed
+// nothing. It is written as the system, since the act was not allowed to
+// happen. Failures are logged, never returned.
+func alone(ctx context.Context, client *ent.Client, log *slog.Logger, e Entry) {
 	v := viewer.FromContext(ctx)
 	if v == nil {
 		return // anonymous callers have no company to file the event under
 	}
-	e.Outcome = auditevent.OutcomeDENIED
 	sys := privacy.DecisionContext(ctx, privacy.Allow)
 	if err := create(sys, client.AuditEvent.Create(), Staff(v), e); err != nil {
-		log.ErrorContext(ctx, "writing denied-attempt audit event", "action", e.Action, "err", err)
+		log.ErrorContext(ctx, "writing an audit event for a refused attempt", "action", e.Action, "outcome", e.Outcome, "err", err)
 	}
 }
 

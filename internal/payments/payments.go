@@ -81,6 +81,10 @@ func (s *Service) Apply(ctx context.Context, in ApplyInput) (*ent.Payment, error
 		return nil, err
 	}
 	cust, card, err := s.check(ctx, in)
+	if e, refused := apperr.As(err); refused && e.Code == apperr.PaymentNotAllowed {
+		entry.Details = map[string]any{"amount": FormatCents(cents), "screen": string(in.Screen), "reason": e.Reason}
+		audit.Refused(ctx, s.db.Client, s.log, entry)
+	}
 	if err != nil {
 		return nil, err
 	}

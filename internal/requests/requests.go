@@ -30,6 +30,7 @@ import (
 	"cardfile/internal/payments"
 	"cardfile/internal/ratelimit"
 	"cardfile/internal/sealer"
+	"cardfile/internal/textguard"
 	"cardfile/internal/viewer"
 )
 
@@ -428,7 +429,8 @@ func hashToken(token string) []byte {
 func validEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	a, err := netmail.ParseAddress(s)
-	if err != nil || a.Name != "" || a.Address != s || len(s) > 254 || !strings.Contains(s[strings.LastIndex(s, "@")+1:], ".") {
+	if err != nil || a.Name != "" || a.Address != s || len(s) > 254 || !strings.Contains(s[strings.LastIndex(s, "@")+1:], ".") ||
+		textguard.HasCardNumber(s) {
 		return "", apperr.BadInput("email", "enter one email address, like ap@example.com")
 	}
 	return s, nil
