@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -776,5 +777,56 @@ func TestWebsocketSubscriptionEndsWithItsSession(t *testing.T) {
 	}
 	if m := c.expect(); m.Type != "complete" || m.ID != "cards" {
 		t.Fatalf("after logout the subscription got %s %s, want complete", m.Type, m.Payload)
+	}
+}
+
+// The seed's request flow as the open tab sees it: staff send the form, the
+// email's link opens the public page without a session, the customer
+// submits, and a subscription opened before that receives ADDED with the card.
+func TestCustomerSubmittedCardReachesTheOpenTab(t *testing.T) {
+	f := newFixture(t)
+	url := serveWS(t, f)
+	acme := newWSTenant(t, f, "Acme")
+	probe := addCard(t, f, acme.manager, acme.customer, "4242424242424242", "probe")
+	c := connectWS(t, url, acme.manager)
+	c.subscribe("cards", cardsChanged, map[string]any{"c": acme.customer})
+	waitLive(t, f, acme.manager, probe, subscription{c, "cards"})
+
+	f.gql(t, acme.manager, `mutation($c: ID!) { requestCard(input: {customerId: $c, email: "ap@buyer.example"}) { id } }`,
+		map[string]any{"c": acme.customer}).decode(t, &struct{}{})
+	var token string
+	deadline := time.Now().Add(waitFor)
+	for token == "" {
+		sent, err := f.app.Outbox.List(context.Background(), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sent) > 1 {
+			t.Fatalf("%d emails for one request", len(sent))
+		}
+		if len(sent) == 1 {
+			m := regexp.MustCompile(`/card-request/([A-Za-z0-9_-]+)`).FindStringSubmatch(sent[0].Text)
+			if m == nil {
+				t.Fatalf("the email has no link:\n%s", sent[0].Text)
+			}
+			token = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatal("no email went out")
+		} else {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	f.gql(t, "", `query($t: String!) { cardRequestForm(token: $t) { companyName status } }`, map[string]any{"t": token}).decode(t, &struct{}{})
+	pay, err := f.app.Sandbox.Tokenize(context.Background(), sandbox.CardInput{
+		Number: "5555555555554444", ExpMonth: 12, ExpYear: time.Now().Year() + 3, CVC: "999", PostalCode: "12345",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.gql(t, "", `mutation($t: String!, $p: String!) { submitCardRequest(token: $t, input: {paymentToken: $p}) { status } }`,
+		map[string]any{"t": token, "p": pay.Token}).decode(t, &struct{}{})
+	ev := cardEventOf(t, c.expect())
+	if ev.Kind != "ADDED" || ev.Card == nil || ev.Card.Last4 != "4444" {
+		t.Fatalf("the open tab got %+v, want ADDED with the customer's card", ev)
 	}
 }
