@@ -11,7 +11,7 @@ import (
 	"cardfile/graph/model"
 	"cardfile/internal/apperr"
 	"cardfile/internal/cards"
-	"cardfile/internal/payments"
+	"cardfile/internal/eligibility"
 	"cardfile/internal/viewer"
 	"context"
 )
@@ -54,7 +54,7 @@ func (r *customerResolver) CanPayByCard(ctx context.Context, obj *ent.Customer) 
 	if err != nil {
 		return nil, err
 	}
-	return eligibility(payments.Eligibility(co, obj)), nil
+	return verdict(eligibility.Customer(co, obj)), nil
 }
 
 // AddCreditCard is the resolver for the addCreditCard field.

@@ -9,7 +9,7 @@ import (
 	"cardfile/graph/model"
 	"cardfile/internal/apperr"
 	"cardfile/internal/auth"
-	"cardfile/internal/payments"
+	"cardfile/internal/eligibility"
 
 	"github.com/99designs/gqlgen/graphql"
 )
@@ -60,8 +60,8 @@ func deref[T any](p *T) T {
 	return *p
 }
 
-// eligibility is a payments verdict as GraphQL shows it.
-func eligibility(v payments.Verdict) *model.CardPaymentEligibility {
+// verdict is an eligibility verdict as GraphQL shows it.
+func verdict(v eligibility.Verdict) *model.CardPaymentEligibility {
 	return &model.CardPaymentEligibility{Allowed: v.Allowed, Reason: nonEmpty(v.Reason)}
 }
 

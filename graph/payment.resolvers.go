@@ -40,7 +40,7 @@ func (r *queryResolver) SelectableCreditCards(ctx context.Context, customerID in
 	if err != nil {
 		return nil, err
 	}
-	out := &model.SelectableCreditCards{CanPayByCard: eligibility(sel.Verdict), Cards: []*model.SelectableCreditCard{}}
+	out := &model.SelectableCreditCards{CanPayByCard: verdict(sel.Verdict), Cards: []*model.SelectableCreditCard{}}
 	if sel.DefaultCard != nil {
 		out.DefaultCardID = &sel.DefaultCard.ID
 	}

@@ -122,6 +122,7 @@ type ComplexityRoot struct {
 
 	Company struct {
 		CardIntegrationEnabled func(childComplexity int) int
+		CardManagerRoles       func(childComplexity int) int
 		Country                func(childComplexity int) int
 		CreatedAt              func(childComplexity int) int
 		DefaultCurrency        func(childComplexity int) int
@@ -671,6 +672,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Company.CardIntegrationEnabled(childComplexity), true
+	case "Company.cardManagerRoles":
+		if e.ComplexityRoot.Company.CardManagerRoles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Company.CardManagerRoles(childComplexity), true
 	case "Company.country":
 		if e.ComplexityRoot.Company.Country == nil {
 			break
@@ -2009,6 +2016,11 @@ type LoginPayload {
   "The signed-in staff member."
   staff: Staff!
 }
+
+extend type Company {
+  "The roles that may manage customers' cards in this company."
+  cardManagerRoles: [StaffRole!]!
+}
 `, BuiltIn: false},
 	{Name: "../schema/ent.graphql", Input: `directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
 directive @goModel(model: String, models: [String!], forceGenerate: Boolean) on OBJECT | INPUT_OBJECT | SCALAR | ENUM | INTERFACE | UNION
@@ -3106,6 +3118,8 @@ func (ec *executionContext) childFields_Company(ctx context.Context, field graph
 		return ec.fieldContext_Company_defaultCurrency(ctx, field)
 	case "cardIntegrationEnabled":
 		return ec.fieldContext_Company_cardIntegrationEnabled(ctx, field)
+	case "cardManagerRoles":
+		return ec.fieldContext_Company_cardManagerRoles(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Company", field.Name)
 }
@@ -5321,6 +5335,29 @@ func (ec *executionContext) _Company_cardIntegrationEnabled(ctx context.Context,
 }
 func (ec *executionContext) fieldContext_Company_cardIntegrationEnabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Company", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Company_cardManagerRoles(ctx context.Context, field graphql.CollectedField, obj *ent.Company) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Company_cardManagerRoles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CardManagerRoles, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []viewer.Role) graphql.Marshaler {
+			return ec.marshalNStaffRole2ᚕcardfileᚋinternalᚋviewerᚐRoleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Company_cardManagerRoles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Company", field, false, false, "StaffRole")
 }
 
 func (ec *executionContext) _CreditCard_id(ctx context.Context, field graphql.CollectedField, obj *ent.CreditCard) (ret graphql.Marshaler) {
@@ -12146,6 +12183,11 @@ func (ec *executionContext) _Company(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "cardManagerRoles":
+			out.Values[i] = ec._Company_cardManagerRoles(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14353,6 +14395,36 @@ func (ec *executionContext) unmarshalNStaffRole2cardfileᚋinternalᚋviewerᚐR
 
 func (ec *executionContext) marshalNStaffRole2cardfileᚋinternalᚋviewerᚐRole(ctx context.Context, sel ast.SelectionSet, v viewer.Role) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNStaffRole2ᚕcardfileᚋinternalᚋviewerᚐRoleᚄ(ctx context.Context, v any) ([]viewer.Role, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]viewer.Role, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNStaffRole2cardfileᚋinternalᚋviewerᚐRole(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNStaffRole2ᚕcardfileᚋinternalᚋviewerᚐRoleᚄ(ctx context.Context, sel ast.SelectionSet, v []viewer.Role) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStaffRole2cardfileᚋinternalᚋviewerᚐRole(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {

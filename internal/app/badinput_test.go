@@ -34,6 +34,7 @@ func TestBadInputGetsClearCodesAndChangesNothing(t *testing.T) {
 	cust := fmt.Sprint(tn.customers[0].ID)
 	card := h.addCard(admin, cust, "4111111111111111", "Office", "")
 	otherCard := h.addCard(other.tokens[viewer.Admin], fmt.Sprint(other.customers[0].ID), "4111111111111111", "", "")
+	cad := fmt.Sprint(h.app.DB.Customer.Create().SetCompanyID(tn.company.ID).SetCode("CAD1").SetName("Maple").SetDefaultCurrency("CAD").SaveX(h.sys).ID)
 	used := h.paymentToken("4242424242424242")
 	h.gql(admin, `mutation($c: ID!, $t: String!) { addCreditCard(input: {customerId: $c, paymentToken: $t}) { id } }`,
 		map[string]any{"c": fmt.Sprint(tn.customers[1].ID), "t": used}).decode(t, &struct{}{})
@@ -73,6 +74,7 @@ func TestBadInputGetsClearCodesAndChangesNothing(t *testing.T) {
 		{name: "made-up payment token", query: add, vars: map[string]any{"c": cust, "t": "sbpt_madeup"}, code: "BAD_USER_INPUT", field: "paymentToken"},
 		{name: "a card number as the payment token", query: add, vars: map[string]any{"c": cust, "t": "4111111111111111"}, code: "BAD_USER_INPUT", field: "paymentToken"},
 		{name: "card declined when the gateway stores it", query: add, vars: map[string]any{"c": cust, "t": h.paymentToken("4000000000000101")}, code: "CARD_DECLINED"},
+		{name: "a card for a customer who cannot pay by card", query: add, vars: map[string]any{"c": cad, "t": h.paymentToken("4242424242424242")}, code: "PAYMENT_NOT_ALLOWED"},
 		{name: "the same card again", query: add, vars: map[string]any{"c": cust, "t": h.paymentToken("4111111111111111")}, code: "CONFLICT"},
 		{name: "first: 100000", query: `{ customers(first: 100000) { totalCount } }`, code: "BAD_USER_INPUT", field: "first"},
 		{name: "negative last", query: `{ customers(last: -1) { totalCount } }`, code: "BAD_USER_INPUT", field: "last"},

@@ -17,6 +17,7 @@ import (
 	"cardfile/internal/apperr"
 	"cardfile/internal/audit"
 	"cardfile/internal/db"
+	"cardfile/internal/eligibility"
 	"cardfile/internal/events"
 	"cardfile/internal/gateway"
 	"cardfile/internal/sealer"
@@ -77,9 +78,14 @@ func (s *Service) Add(ctx context.Context, in AddInput) (*ent.CreditCard, error)
 	if _, err := textguard.Text("description", in.Description, DescriptionMaxLen, false); err != nil {
 		return nil, err
 	}
-	// Refuse early, before the gateway consumes the token, when the customer is not ours.
-	if _, err := s.client.Customer.Get(ctx, in.CustomerID); err != nil {
+	// Refuse early, before the gateway consumes the token, when the customer
+	// is not ours or could never pay by card.
+	cust, err := s.client.Customer.Query().Where(customer.ID(in.CustomerID)).WithCompany().Only(ctx)
+	if err != nil {
 		return nil, notFound(err, "customer")
+	}
+	if v := eligibility.Customer(cust.Edges.Company, cust); !v.Allowed {
+		return nil, v.Err()
 	}
 	saved, err := s.Exchange(ctx, in.PaymentToken)
 	if err != nil {

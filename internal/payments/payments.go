@@ -20,6 +20,7 @@ import (
 	"cardfile/internal/audit"
 	"cardfile/internal/cards"
 	"cardfile/internal/db"
+	"cardfile/internal/eligibility"
 	"cardfile/internal/gateway"
 	"cardfile/internal/sealer"
 	"cardfile/internal/textguard"
@@ -139,8 +140,8 @@ func (s *Service) check(ctx context.Context, in ApplyInput) (*ent.Customer, *ent
 	if err != nil {
 		return nil, nil, notFound(err, "customer")
 	}
-	if v := ForScreen(cust.Edges.Company, cust, in.Screen); !v.Allowed {
-		return nil, nil, refusal(v)
+	if v := eligibility.ForScreen(cust.Edges.Company, cust, in.Screen); !v.Allowed {
+		return nil, nil, v.Err()
 	}
 	if in.CreditCardID == 0 {
 		return cust, nil, nil
@@ -149,8 +150,8 @@ func (s *Service) check(ctx context.Context, in ApplyInput) (*ent.Customer, *ent
 	if err != nil {
 		return nil, nil, notFound(err, "credit card")
 	}
-	if v := CardUsable(card, s.now()); !v.Allowed {
-		return nil, nil, refusal(v)
+	if v := eligibility.Card(card, s.now()); !v.Allowed {
+		return nil, nil, v.Err()
 	}
 	return cust, card, nil
 }
@@ -328,7 +329,7 @@ func (s *Service) replay(ctx context.Context, p *ent.Payment, hash []byte) (*ent
 // Selectable lists a customer's cards for a payment screen, primary first:
 // which can be charged, why not, and the default choice.
 type Selectable struct {
-	Verdict     Verdict
+	Verdict     eligibility.Verdict
 	Cards       []SelectableCard
 	DefaultCard *ent.CreditCard
 }
@@ -347,12 +348,12 @@ func (s *Service) Selectable(ctx context.Context, customerID int, screen payment
 	if err != nil {
 		return nil, notFound(err, "customer")
 	}
-	out := &Selectable{Verdict: ForScreen(cust.Edges.Company, cust, screen)}
+	out := &Selectable{Verdict: eligibility.ForScreen(cust.Edges.Company, cust, screen)}
 	list := cust.Edges.CreditCards
 	cards.SortPrimaryFirst(list)
 	for _, c := range list {
 		sc := SelectableCard{Card: c, Selectable: out.Verdict.Allowed}
-		if v := CardUsable(c, s.now()); !v.Allowed {
+		if v := eligibility.Card(c, s.now()); !v.Allowed {
 			sc.Selectable, sc.Reason = false, v.Reason
 		} else if !out.Verdict.Allowed {
 			sc.Reason = out.Verdict.Reason
@@ -367,10 +368,6 @@ func (s *Service) Selectable(ctx context.Context, customerID int, screen payment
 		}
 	}
 	return out, nil
-}
-
-func refusal(v Verdict) error {
-	return &apperr.Error{Code: apperr.PaymentNotAllowed, Message: v.Reason, Reason: string(v.Refusal)}
 }
 
 func notFound(err error, what string) error {

@@ -24,10 +24,10 @@ import (
 	"cardfile/internal/audit"
 	"cardfile/internal/cards"
 	"cardfile/internal/db"
+	"cardfile/internal/eligibility"
 	"cardfile/internal/events"
 	"cardfile/internal/gateway"
 	"cardfile/internal/mail"
-	"cardfile/internal/payments"
 	"cardfile/internal/ratelimit"
 	"cardfile/internal/sealer"
 	"cardfile/internal/textguard"
@@ -230,10 +230,7 @@ func (s *Service) eligible(ctx context.Context, tx *db.Tx, cust *ent.Customer) e
 	if err != nil {
 		return err
 	}
-	if v := payments.Eligibility(co, cust); !v.Allowed {
-		return &apperr.Error{Code: apperr.PaymentNotAllowed, Message: v.Reason, Reason: string(v.Refusal)}
-	}
-	return nil
+	return eligibility.Customer(co, cust).Err()
 }
 
 // Form is what the customer's card page shows.
@@ -364,7 +361,7 @@ func (s *Service) usable(ctx context.Context, client *ent.Client, token string) 
 	if err != nil {
 		return nil, err
 	}
-	if !payments.Eligibility(co, req.Edges.Customer).Allowed {
+	if !eligibility.Customer(co, req.Edges.Customer).Allowed {
 		return nil, errUnavailable()
 	}
 	req.Edges.Customer.Edges.Company = co

@@ -1,4 +1,4 @@
-package payments
+package eligibility
 
 import (
 	"testing"
@@ -6,7 +6,7 @@ import (
 	"cardfile/ent"
 )
 
-func TestEligibilityRefusesEachRuleOnItsOwn(t *testing.T) {
+func TestCustomerRefusesEachRuleOnItsOwn(t *testing.T) {
 	usCo := func() *ent.Company {
 		return &ent.Company{Country: "US", DefaultCurrency: "USD", CardIntegrationEnabled: true}
 	}
@@ -27,7 +27,7 @@ func TestEligibilityRefusesEachRuleOnItsOwn(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			co := usCo()
 			c.co(co)
-			v := Eligibility(co, c.cu)
+			v := Customer(co, c.cu)
 			if v.Allowed != (c.want == "") || v.Refusal != c.want {
 				t.Fatalf("Eligibility = %+v, want refusal %q", v, c.want)
 			}

@@ -1,7 +1,9 @@
-// Package payments holds the rules for paying by card. Card payment is
-// allowed only in the US, with USD as both the company's and the customer's
-// default currency, and with the card integration on.
-package payments
+// Package eligibility holds the one set of rules for whether a customer can
+// pay by card: only in the US, with USD as both the company's and the
+// customer's default currency, with the card integration on, and (in Order
+// Entry) without the customer's restriction. Payments, card entry, card
+// requests and the screens all ask here.
+package eligibility
 
 import (
 	"fmt"
@@ -9,7 +11,8 @@ import (
 
 	"cardfile/ent"
 	"cardfile/ent/payment"
-	"cardfile/internal/cards"
+	"cardfile/internal/apperr"
+	"cardfile/internal/expiry"
 )
 
 // Refusal names why card payment is not allowed.
@@ -32,8 +35,8 @@ type Verdict struct {
 	Reason  string // for staff to read
 }
 
-// Eligibility applies the card-payment rules that do not depend on the screen.
-func Eligibility(co *ent.Company, cu *ent.Customer) Verdict {
+// Customer applies the card-payment rules that do not depend on the screen.
+func Customer(co *ent.Company, cu *ent.Customer) Verdict {
 	switch {
 	case !co.CardIntegrationEnabled:
 		return refuse(IntegrationOff, "The card integration is turned off for your company.")
@@ -47,12 +50,20 @@ func Eligibility(co *ent.Company, cu *ent.Customer) Verdict {
 	return Verdict{Allowed: true}
 }
 
+// Err is the refusal as a PAYMENT_NOT_ALLOWED error, nil when allowed.
+func (v Verdict) Err() error {
+	if v.Allowed {
+		return nil
+	}
+	return &apperr.Error{Code: apperr.PaymentNotAllowed, Message: v.Reason, Reason: string(v.Refusal)}
+}
+
 func refuse(r Refusal, reason string) Verdict { return Verdict{Refusal: r, Reason: reason} }
 
 // ForScreen applies the rules for one payment screen: Eligibility, and on
 // Order Entry the customer's card-payment restriction.
 func ForScreen(co *ent.Company, cu *ent.Customer, screen payment.Screen) Verdict {
-	if v := Eligibility(co, cu); !v.Allowed {
+	if v := Customer(co, cu); !v.Allowed {
 		return v
 	}
 	if screen == payment.ScreenORDER_ENTRY && cu.RestrictCardPayments {
@@ -61,9 +72,9 @@ func ForScreen(co *ent.Company, cu *ent.Customer, screen payment.Screen) Verdict
 	return Verdict{Allowed: true}
 }
 
-// CardUsable refuses an expired card.
-func CardUsable(c *ent.CreditCard, now time.Time) Verdict {
-	if cards.Expired(c, now) {
+// Card refuses an expired card.
+func Card(c *ent.CreditCard, now time.Time) Verdict {
+	if !now.Before(expiry.End(c.ExpMonth, c.ExpYear)) {
 		return refuse(CardExpired, fmt.Sprintf("This card expired at the end of %02d/%d.", c.ExpMonth, c.ExpYear))
 	}
 	return Verdict{Allowed: true}
