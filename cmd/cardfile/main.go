@@ -125,7 +125,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, args []string) err
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("cardfile serving", "addr", cfg.Addr, "url", cfg.PublicURL, "database", a.DB.Dialect, "gateway", a.Gateway.Name())
-	fmt.Printf("\ncardfile is up at %s  (GraphQL: %s/query)\n\n", cfg.PublicURL, cfg.PublicURL)
+	fmt.Printf("\ncardfile is up at %s  (GraphQL: %s/query)\n", cfg.PublicURL, cfg.PublicURL)
+	if a.Outbox != nil && cfg.Dev {
+		fmt.Printf("Emails are not sent anywhere: read them at %s/outbox\n", cfg.PublicURL)
+	}
+	fmt.Println()
 	select {
 	case err := <-errc:
 		return err
