@@ -290,6 +290,11 @@ var (
 				Columns: []*schema.Column{CustomersColumns[11], CustomersColumns[9]},
 			},
 			{
+				Name:    "customer_company_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{CustomersColumns[11], CustomersColumns[1]},
+			},
+			{
 				Name:    "customer_name_trgm",
 				Unique:  false,
 				Columns: []*schema.Column{CustomersColumns[4]},

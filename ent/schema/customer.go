@@ -70,6 +70,7 @@ func (Customer) Indexes() []ent.Index {
 		index.Fields("company_id", "email"),
 		index.Fields("company_id", "default_currency"),
 		index.Fields("company_id", "active"),
+		index.Fields("company_id", "created_at"),
 		trigram("name"),
 		trigram("code"),
 		trigram("email"),
