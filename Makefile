@@ -30,7 +30,7 @@ frontend/node_modules/.installed: frontend/package.json frontend/package-lock.js
 	touch $@
 
 ## test: every test: Go on SQLite and on PostgreSQL, then the browser tests
-test: vet test-sqlite test-postgres
+test: vet test-sqlite test-postgres test-browser
 
 test-sqlite:
 	CARDFILE_TEST_DB=sqlite $(GO) test $(TESTFLAGS) ./...

@@ -71,6 +71,15 @@ function CardsTab({ customerId }: { customerId: string }) {
   const [customerNotice, setCustomerNotice] = useState<CustomerNotice | null>(null);
   const heading = useRef<HTMLHeadingElement>(null);
   const requestButton = useRef<HTMLButtonElement>(null);
+  const [deletedId, setDeletedId] = useState<string | null>(null);
+
+  // The row that held the Delete button goes when the list refetches, after the
+  // dialog has handed focus back to that button: then continue from the heading.
+  useEffect(() => {
+    if (!deletedId || cards?.some((c) => c.id === deletedId)) return;
+    setDeletedId(null);
+    if (!document.activeElement || document.activeElement === document.body) heading.current?.focus();
+  }, [deletedId, cards]);
 
   const refresh = useCallback(() => refetch({ requestPolicy: "network-only" }), [refetch]);
   useEffect(() => onReconnect(refresh), [refresh]);
@@ -111,8 +120,7 @@ function CardsTab({ customerId }: { customerId: string }) {
     const promoted = res.data.deleteCreditCard.newPrimary;
     notify(`${cardLabel(deleting)} was deleted.${promoted ? ` ${cardLabel(promoted)} is now the primary card.` : ""}`);
     setDeleting(null);
-    // The row that held the Delete button is gone: continue from the heading.
-    requestAnimationFrame(() => heading.current?.focus());
+    setDeletedId(deleting.id);
   };
 
   if (error && !data) return <ErrorBanner error={appError(error)} retry={refresh} />;
