@@ -113,12 +113,12 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.Auth = auth.New(a.DB, o.Auth, o.Now)
-	a.Cards = cards.New(a.DB, a.Gateway, a.Sealer, a.Events, o.Log, o.Now)
+	a.Cards = cards.New(a.DB, a.Gateway, a.Sealer, a.Events, a.Jobs, o.Log, o.Now)
 	a.Requests = requests.New(a.DB, a.Cards, a.Gateway, a.Events, a.Jobs, a.Mailer, a.Sealer,
 		ratelimit.New(o.PublicPerMinute, o.PublicPerMinute), o.Log, o.Now,
 		requests.Config{PublicURL: o.PublicURL, LinkTTL: o.LinkTTL})
 	a.Payments = payments.New(a.DB, a.Cards, a.Gateway, a.Sealer, o.Log, o.Now)
-	if err := a.Jobs.Start(context.WithoutCancel(ctx), a.Requests); err != nil {
+	if err := a.Jobs.Start(context.WithoutCancel(ctx), jobHandlers{a.Requests, a.Cards}); err != nil {
 		return nil, fmt.Errorf("starting the job queue: %w", err)
 	}
 	a.closers = append(a.closers, func() error {
@@ -257,4 +257,15 @@ func channelFor(databaseURL string) string {
 		return events.DefaultChannel
 	}
 	return (events.DefaultChannel + "_" + schema)[:min(63, len(events.DefaultChannel)+1+len(schema))]
+}
+
+// jobHandlers is the work the job queue does: card-request emails and
+// expiry, and retried gateway deletions.
+type jobHandlers struct {
+	*requests.Service
+	cards *cards.Service
+}
+
+func (h jobHandlers) DeleteGatewayCard(ctx context.Context, sealedToken string) error {
+	return h.cards.DeleteGatewayCard(ctx, sealedToken)
 }

@@ -40,6 +40,7 @@ type Service struct {
 	gateway gateway.Gateway
 	sealer  *sealer.Sealer
 	events  events.Broker
+	cleanup GatewayCleanup
 	log     *slog.Logger
 	now     func() time.Time
 }
@@ -47,12 +48,20 @@ type Service struct {
 // GatewayTokenPurpose binds sealed gateway tokens to the credit card column.
 const GatewayTokenPurpose = "credit_card.gateway_token"
 
-// New returns a Service. Gateway tokens are stored sealed with s. now may be nil (time.Now).
-func New(d *db.DB, gw gateway.Gateway, s *sealer.Sealer, pub events.Broker, log *slog.Logger, now func() time.Time) *Service {
+// GatewayCleanup retries, durably, deleting a stored card at the gateway
+// when the first try fails.
+type GatewayCleanup interface {
+	RetryGatewayCardDeletion(ctx context.Context, sealedToken string) error
+}
+
+// New returns a Service. Gateway tokens are stored sealed with s; cleanup
+// may be nil (failed gateway deletions are then only logged). now may be nil
+// (time.Now).
+func New(d *db.DB, gw gateway.Gateway, s *sealer.Sealer, pub events.Broker, cleanup GatewayCleanup, log *slog.Logger, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{db: d, client: d.Client, gateway: gw, sealer: s, events: pub, log: log, now: now}
+	return &Service{db: d, client: d.Client, gateway: gw, sealer: s, events: pub, cleanup: cleanup, log: log, now: now}
 }
 
 // Now is the service's clock, for the expiry flags.
@@ -358,12 +367,32 @@ func (s *Service) promoteNewest(ctx context.Context, tx *db.Tx, customerID int) 
 	return nil, nil
 }
 
-// deleteAtGateway removes a stored card at the gateway. A failure leaves an
-// orphan token there, never a card here without its token, so it is logged.
+// deleteAtGateway removes a stored card at the gateway, and when that fails
+// queues a retry, so no card is left stored there for nothing.
 func (s *Service) deleteAtGateway(ctx context.Context, cardID int, token string) {
-	if err := s.gateway.DeleteCard(context.WithoutCancel(ctx), token); err != nil {
-		s.log.ErrorContext(ctx, "deleting stored card at the gateway failed", "card_id", cardID, "gateway", s.gateway.Name(), "err", err)
+	ctx = context.WithoutCancel(ctx)
+	err := s.gateway.DeleteCard(ctx, token)
+	if err == nil {
+		return
 	}
+	s.log.WarnContext(ctx, "deleting a stored card at the gateway failed; retrying later", "card_id", cardID, "gateway", s.gateway.Name(), "err", err)
+	sealed, serr := s.sealer.Seal(token, GatewayTokenPurpose)
+	if serr == nil && s.cleanup != nil {
+		serr = s.cleanup.RetryGatewayCardDeletion(ctx, sealed)
+	}
+	if serr != nil || s.cleanup == nil {
+		s.log.ErrorContext(ctx, "a stored card stays at the gateway", "card_id", cardID, "gateway", s.gateway.Name(), "err", serr)
+	}
+}
+
+// DeleteGatewayCard deletes a stored card at the gateway from its sealed
+// token; the job queue calls it to retry.
+func (s *Service) DeleteGatewayCard(ctx context.Context, sealedToken string) error {
+	token, err := s.sealer.Open(sealedToken, GatewayTokenPurpose)
+	if err != nil {
+		return err
+	}
+	return s.gateway.DeleteCard(ctx, token)
 }
 
 // clientError maps a failure inside a card transaction to a client error.

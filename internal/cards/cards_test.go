@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,7 +74,7 @@ func newFixture(t *testing.T, gw gateway.Gateway) *fixture {
 	_, _ = rand.Read(key)
 	seal, _ := sealer.New(key)
 	f := &fixture{d: d, gw: sb, seal: seal, broker: events.NewLocal(), sys: privacy.DecisionContext(context.Background(), privacy.Allow)}
-	f.svc = cards.New(d, gw, seal, f.broker, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return now })
+	f.svc = cards.New(d, gw, seal, f.broker, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return now })
 	co := d.Company.Create().SetName("Acme").SaveX(f.sys)
 	st := d.Staff.Create().SetCompanyID(co.ID).SetEmail("a@acme.test").SetName("A").SetRole(viewer.Admin).SetPasswordHash("x").SaveX(f.sys)
 	f.customer = d.Customer.Create().SetCompanyID(co.ID).SetCode("C1").SetName("Cust").SaveX(f.sys)
@@ -227,5 +228,53 @@ func TestGatewayOutageIsGatewayUnavailable(t *testing.T) {
 	}
 	if errors.Is(err, gateway.ErrUnavailable) != true {
 		t.Fatal("the cause is lost for the log")
+	}
+}
+
+// flakyDelete is the sandbox with deletions failing until it recovers.
+type flakyDelete struct {
+	*sandbox.Gateway
+	down bool
+}
+
+func (g *flakyDelete) DeleteCard(ctx context.Context, token string) error {
+	if g.down {
+		return fmt.Errorf("connection reset: %w", gateway.ErrUnavailable)
+	}
+	return g.Gateway.DeleteCard(ctx, token)
+}
+
+type cleanupRecorder struct{ sealed []string }
+
+func (r *cleanupRecorder) RetryGatewayCardDeletion(_ context.Context, sealed string) error {
+	r.sealed = append(r.sealed, sealed)
+	return nil
+}
+
+// When the gateway cannot delete a stored card at once, the deletion is
+// queued with the token sealed, and the retry removes the card there.
+func TestFailedGatewayDeletionIsRetried(t *testing.T) {
+	f := newFixture(t, nil)
+	flaky := &flakyDelete{Gateway: f.gw}
+	rec := &cleanupRecorder{}
+	svc := cards.New(f.d, flaky, f.seal, f.broker, rec, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return now })
+	c, err := svc.Add(f.staff, cards.AddInput{CustomerID: f.customer.ID, PaymentToken: f.token(t, "4242424242424242")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flaky.down = true
+	if _, err := svc.Delete(f.staff, c.ID); err != nil {
+		t.Fatalf("deleting the card here failed because the gateway did: %v", err)
+	}
+	vault := func() (n int) { _ = f.d.SQL.QueryRow("SELECT count(*) FROM sandbox_cards").Scan(&n); return n }
+	if len(rec.sealed) != 1 || vault() != 1 {
+		t.Fatalf("queued retries %d, vault %d; want 1 retry and the card still at the gateway", len(rec.sealed), vault())
+	}
+	if strings.HasPrefix(rec.sealed[0], "sbct_") {
+		t.Fatal("the retry job would hold the raw gateway token")
+	}
+	flaky.down = false
+	if err := svc.DeleteGatewayCard(context.Background(), rec.sealed[0]); err != nil || vault() != 0 {
+		t.Fatalf("the retry: %v, vault %d", err, vault())
 	}
 }

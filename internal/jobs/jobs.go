@@ -21,10 +21,11 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 )
 
-// Handlers do the work; the requests service implements them.
+// Handlers do the work: the requests service and the cards service.
 type Handlers interface {
 	Deliver(ctx context.Context, requestID int, sealedToken string, final bool) error
 	ExpireOverdue(ctx context.Context) (int, error)
+	DeleteGatewayCard(ctx context.Context, sealedToken string) error
 }
 
 // Options tune the queue; zero values are production defaults.
@@ -56,6 +57,15 @@ type SendCardRequestEmail struct {
 
 // Kind names the job.
 func (SendCardRequestEmail) Kind() string { return "card_request_email" }
+
+// DeleteGatewayCard deletes a stored card at the gateway after a first try
+// failed. The token is sealed.
+type DeleteGatewayCard struct {
+	SealedToken string `json:"sealed_token"`
+}
+
+// Kind names the job.
+func (DeleteGatewayCard) Kind() string { return "gateway_card_delete" }
 
 // ExpireCardRequests marks overdue card requests EXPIRED.
 type ExpireCardRequests struct{}
@@ -94,6 +104,7 @@ func New(ctx context.Context, d *db.DB, o Options) (*Queue, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &emailWorker{q: q})
 	river.AddWorker(workers, &expiryWorker{q: q})
+	river.AddWorker(workers, &gatewayDeleteWorker{q: q})
 	q.client, err = river.NewClient(driver, &river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
 		Workers:           workers,
@@ -128,6 +139,21 @@ func (q *Queue) EnqueueCardRequestEmail(ctx context.Context, tx *db.Tx, requestI
 	_, err := q.client.InsertTx(ctx, tx.SQL, SendCardRequestEmail{RequestID: requestID, SealedToken: sealedToken},
 		&river.InsertOpts{MaxAttempts: q.attempts})
 	return err
+}
+
+// RetryGatewayCardDeletion queues deleting a stored card at the gateway.
+func (q *Queue) RetryGatewayCardDeletion(ctx context.Context, sealedToken string) error {
+	_, err := q.client.Insert(ctx, DeleteGatewayCard{SealedToken: sealedToken}, &river.InsertOpts{MaxAttempts: 25})
+	return err
+}
+
+type gatewayDeleteWorker struct {
+	river.WorkerDefaults[DeleteGatewayCard]
+	q *Queue
+}
+
+func (w *gatewayDeleteWorker) Work(ctx context.Context, job *river.Job[DeleteGatewayCard]) error {
+	return w.q.handlers.DeleteGatewayCard(ctx, job.Args.SealedToken)
 }
 
 type emailWorker struct {

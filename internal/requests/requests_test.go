@@ -53,9 +53,9 @@ func TestRolledBackRequestSendsNoEmail(t *testing.T) {
 	}
 	broker := events.NewLocal()
 	outbox := mail.NewOutbox(d, seal)
-	c := cards.New(d, gw, seal, broker, log, nil)
+	c := cards.New(d, gw, seal, broker, q, log, nil)
 	svc := requests.New(d, c, gw, broker, failAfterEnqueue{q}, outbox, seal, nil, log, nil, requests.Config{PublicURL: "http://cardfile.test"})
-	if err := q.Start(context.Background(), svc); err != nil {
+	if err := q.Start(context.Background(), handlers{svc, c}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = q.Stop(context.Background()) })
@@ -89,4 +89,14 @@ func TestRolledBackRequestSendsNoEmail(t *testing.T) {
 		t.Fatalf("a rolled-back request published %+v", e)
 	default:
 	}
+}
+
+// handlers is the job queue's work, as the app wires it.
+type handlers struct {
+	*requests.Service
+	cards *cards.Service
+}
+
+func (h handlers) DeleteGatewayCard(ctx context.Context, sealed string) error {
+	return h.cards.DeleteGatewayCard(ctx, sealed)
 }
