@@ -36,9 +36,10 @@ func IsPostgres(url string) bool {
 }
 
 // SQLiteURL is the DSN for a SQLite file with the pragmas cardfile relies on:
-// foreign keys, WAL, a busy timeout and immediate write transactions.
+// foreign keys, WAL, a busy timeout, immediate write transactions, and every
+// time written in UTC (times are compared as text in SQLite).
 func SQLiteURL(path string) string {
-	return "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_txlock=immediate"
+	return "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_txlock=immediate&_timezone=UTC"
 }
 
 // Open opens url: a postgres:// URL, a SQLite file: DSN, or a plain SQLite file path.

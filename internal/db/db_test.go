@@ -3,8 +3,10 @@ package db_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"cardfile/ent"
+	"cardfile/ent/company"
 	"cardfile/ent/privacy"
 	"cardfile/internal/db"
 	"cardfile/internal/db/dbtest"
@@ -66,5 +68,21 @@ func TestEntitiesOutliveTheirTransaction(t *testing.T) {
 	})
 	if ran {
 		t.Fatal("a commit hook ran after a rollback")
+	}
+}
+
+// Times compare as instants whatever zone they were written in (SQLite
+// compares them as text, so every time is written in UTC).
+func TestTimesCompareAsInstantsAcrossZones(t *testing.T) {
+	d := dbtest.Open(t)
+	ctx := privacy.DecisionContext(context.Background(), privacy.Allow)
+	tokyo := time.Date(2026, 11, 26, 20, 0, 0, 0, time.FixedZone("JST", 9*3600)) // 11:00 UTC
+	d.Company.Create().SetName("Acme").SetCreatedAt(tokyo).SaveX(ctx)
+	chicago := time.FixedZone("CST", -6*3600)
+	if n := d.Company.Query().Where(company.CreatedAtLT(tokyo.Add(time.Second).In(chicago))).CountX(ctx); n != 1 {
+		t.Fatal("a time one second later, in another zone, does not compare as later")
+	}
+	if n := d.Company.Query().Where(company.CreatedAtGT(tokyo.Add(-time.Second).UTC())).CountX(ctx); n != 1 {
+		t.Fatal("a time one second earlier, in UTC, does not compare as earlier")
 	}
 }
