@@ -31,6 +31,12 @@ func watch[T any](ctx context.Context, r *Resolver, topic events.Topic, customer
 	if !v.CanManageCards {
 		return nil, apperr.New(apperr.Forbidden, "your role may not manage credit cards")
 	}
+	// The viewer was fixed when the websocket opened; check it still stands.
+	if ok, err := r.Auth.StillValid(ctx, v.SessionID); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, apperr.New(apperr.Unauthenticated, "your session has ended; sign in again")
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	in := r.Events.Subscribe(ctx, topic, customerID)
 	out := make(chan T)

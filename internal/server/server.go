@@ -108,6 +108,7 @@ func GraphQL(cfg Config, r *graph.Resolver) *handler.Server {
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
 	srv.Use(graph.DepthLimit{Max: cfg.MaxDepth})
 	srv.AroundFields(graph.PageSizes)
+	srv.AroundOperations(SubscriptionsOnly)
 	srv.SetErrorPresenter(graph.ErrorPresenter(r.Log))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		r.Log.ErrorContext(ctx, "panic in resolver", "panic", p, "path", graphql.GetPath(ctx).String(), "stack", string(debug.Stack()))

@@ -23,6 +23,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/gorilla/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -144,7 +145,7 @@ func authenticateWebsocket(a *auth.Service, log *slog.Logger) transport.Websocke
 		signedIn, err := a.Attach(ctx, token)
 		switch {
 		case err == nil:
-			return signedIn, nil, nil
+			return context.WithValue(signedIn, overWebsocket{}, true), nil, nil
 		case apperr.CodeOf(err) == apperr.Unauthenticated:
 			log.DebugContext(ctx, "websocket session token rejected", "err", err)
 			return refuse(ctx), nil, err
@@ -305,3 +306,21 @@ func (c *wsConn) Close() error { return c.conn.Close() }
 func (c *wsConn) SetReadLimit(limit int64) { c.conn.SetReadLimit(limit) }
 
 func (c *wsConn) SetReadDeadline(t time.Time) error { return c.conn.SetReadDeadline(t) }
+
+// overWebsocket marks operations that arrived over a websocket, whose
+// viewer was fixed at connection_init.
+type overWebsocket struct{}
+
+// SubscriptionsOnly refuses queries and mutations sent over a websocket: its
+// session was checked once, at connection_init, so anything that reads or
+// changes data goes over HTTP, where every request checks the session.
+func SubscriptionsOnly(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	oc := graphql.GetOperationContext(ctx)
+	if ctx.Value(overWebsocket{}) == nil || oc.Operation == nil || oc.Operation.Operation == ast.Subscription {
+		return next(ctx)
+	}
+	return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
+		Message:    "send queries and mutations over HTTP; the websocket carries subscriptions only",
+		Extensions: map[string]any{"code": string(apperr.BadUserInput), "field": "operation"},
+	}}})
+}

@@ -830,3 +830,22 @@ func TestCustomerSubmittedCardReachesTheOpenTab(t *testing.T) {
 		t.Fatalf("the open tab got %+v, want ADDED with the customer's card", ev)
 	}
 }
+
+// The websocket carries subscriptions only: its session was checked once,
+// so a mutation sent over it is refused and changes nothing.
+func TestWebsocketRefusesQueriesAndMutations(t *testing.T) {
+	f := newFixture(t)
+	url := serveWS(t, f)
+	acme := newWSTenant(t, f, "Acme")
+	id := addCard(t, f, acme.manager, acme.customer, "4242424242424242", "Office")
+	c := connectWS(t, url, acme.manager)
+	c.subscribe("m", `mutation($id: ID!) { editCreditCard(id: $id, input: {description: "over the socket"}) { id } }`, map[string]any{"id": id})
+	m := c.expect()
+	if !strings.Contains(string(m.Payload), "subscriptions only") || strings.Contains(string(m.Payload), `"editCreditCard"`) {
+		t.Fatalf("a mutation over the websocket got %s %s", m.Type, m.Payload)
+	}
+	r := f.gql(t, acme.manager, `query($id: ID!) { node(id: $id) { ... on CreditCard { description } } }`, map[string]any{"id": id})
+	if strings.Contains(r.Raw, "over the socket") {
+		t.Fatal("the mutation over the websocket changed the card")
+	}
+}
