@@ -312,3 +312,22 @@ func TestBadAmountsChargeNothing(t *testing.T) {
 		t.Fatal("bad input charged or left a payment")
 	}
 }
+
+// A new card cannot be saved while paying once the customer keeps the most
+// cards allowed: refused before anything is charged.
+func TestSavingACardWhilePayingRespectsTheCardLimit(t *testing.T) {
+	h := newHarness(t)
+	tn := h.newTenant("Blossom", 1)
+	cust := tn.customers[0]
+	for i := range 20 {
+		h.app.DB.CreditCard.Create().SetCompanyID(tn.company.ID).SetCustomerID(cust.ID).SetGatewayToken("v1:x").
+			SetBrand("VISA").SetLast4(fmt.Sprintf("%04d", i)).SetExpMonth(12).SetExpYear(2030).SetSource("STAFF").SetIsPrimary(i == 0).SaveX(h.sys)
+	}
+	r := h.apply(tn.tokens[viewer.Admin], payIn(fmt.Sprint(cust.ID), "10.00", map[string]any{"paymentToken": h.paymentToken("4242424242424242"), "saveCard": true}))
+	if r.code() != "BAD_USER_INPUT" || r.field() != "saveCard" {
+		t.Fatalf("got %s", r.Raw)
+	}
+	if h.taken() != 0 || h.app.DB.Payment.Query().CountX(h.sys) != 0 {
+		t.Fatal("a refused payment charged or left a row")
+	}
+}

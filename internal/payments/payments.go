@@ -144,6 +144,15 @@ func (s *Service) check(ctx context.Context, in ApplyInput) (*ent.Customer, *ent
 		return nil, nil, v.Err()
 	}
 	if in.CreditCardID == 0 {
+		if in.SaveCard {
+			n, err := s.db.CreditCard.Query().Where(creditcard.CustomerID(cust.ID)).Count(ctx)
+			if err != nil {
+				return nil, nil, err
+			}
+			if n >= cards.MaxCardsPerCustomer {
+				return nil, nil, apperr.BadInput("saveCard", "this customer already keeps %d cards; pay without saving, or delete one first", cards.MaxCardsPerCustomer)
+			}
+		}
 		return cust, nil, nil
 	}
 	card, err := s.db.CreditCard.Query().Where(creditcard.ID(in.CreditCardID), creditcard.CustomerID(cust.ID)).Only(ctx)
@@ -171,79 +180,67 @@ func (s *Service) claim(ctx context.Context, in ApplyInput, cust *ent.Customer, 
 	return c.Save(ctx)
 }
 
-// charge takes the money and records what happened.
+// charge takes the money and records what happened. From here on the
+// caller leaving does not stop the work: a charge must always be recorded.
 func (s *Service) charge(ctx context.Context, p *ent.Payment, in ApplyInput, cust *ent.Customer, card *ent.CreditCard) (*ent.Payment, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
 	var (
-		token    string
-		newCard  *gateway.Card
-		keepCard bool
-		err      error
+		token   string
+		newCard *gateway.Card
+		err     error
 	)
 	if card != nil {
-		token, err = s.sealer.Open(card.GatewayToken, cards.GatewayTokenPurpose)
+		if token, err = s.sealer.Open(card.GatewayToken, cards.GatewayTokenPurpose); err != nil {
+			err = apperr.Wrap(err, apperr.Internal, "internal error") // our fault, not the gateway's
+		}
 	} else {
 		var saved gateway.Card
 		if saved, err = s.cards.Exchange(ctx, in.PaymentToken); err == nil {
 			newCard, token = &saved, saved.Token
-			defer func() {
-				if !keepCard {
-					s.cards.Discard(ctx, saved)
-				}
-			}()
 		}
 	}
+	var res gateway.ChargeResult
+	if err == nil {
+		exp := [2]int{p.CardExpMonth, p.CardExpYear}
+		if newCard != nil {
+			exp = [2]int{newCard.ExpMonth, newCard.ExpYear}
+		}
+		res, err = s.gateway.Charge(ctx, gateway.ChargeRequest{
+			CardToken: token, ExpMonth: exp[0], ExpYear: exp[1], AmountCents: p.AmountCents, Currency: p.Currency,
+			IdempotencyKey: fmt.Sprintf("cardfile:%d:%s", p.CompanyID, p.IdempotencyKey), Reference: p.Reference,
+		})
+	}
+	p, err = s.record(ctx, p, newCard, res, err)
 	if err != nil {
-		return s.finish(ctx, p, in, cust, nil, result{err: err})
+		if newCard != nil {
+			s.cards.Discard(ctx, *newCard)
+		}
+		return nil, err
 	}
-	exp := [2]int{p.CardExpMonth, p.CardExpYear}
 	if newCard != nil {
-		exp = [2]int{newCard.ExpMonth, newCard.ExpYear}
+		if p.Status == payment.StatusAPPROVED && in.SaveCard {
+			p = s.keepCard(ctx, p, in, cust, *newCard)
+		} else {
+			s.cards.Discard(ctx, *newCard)
+		}
 	}
-	res, err := s.gateway.Charge(ctx, gateway.ChargeRequest{
-		CardToken: token, ExpMonth: exp[0], ExpYear: exp[1], AmountCents: p.AmountCents, Currency: p.Currency,
-		IdempotencyKey: fmt.Sprintf("cardfile:%d:%s", p.CompanyID, p.IdempotencyKey), Reference: p.Reference,
-	})
-	keepCard = err == nil && newCard != nil && in.SaveCard
-	return s.finish(ctx, p, in, cust, newCard, result{charge: res, err: err})
+	return answer(p)
 }
 
-type result struct {
-	charge gateway.ChargeResult
-	err    error
-}
-
-// finish records the outcome (and saves a new card when asked and approved)
-// in one transaction with its audit event, then answers like a replay would.
-func (s *Service) finish(ctx context.Context, p *ent.Payment, in ApplyInput, cust *ent.Customer, newCard *gateway.Card, r result) (*ent.Payment, error) {
-	status, code, message := outcomeOf(r.err)
-	var decline *gateway.DeclineError
-	if errors.As(r.err, &decline) {
-		code, message = decline.Code, decline.Message
+// record writes the charge's outcome and its audit event in one transaction.
+func (s *Service) record(ctx context.Context, p *ent.Payment, newCard *gateway.Card, res gateway.ChargeResult, chargeErr error) (*ent.Payment, error) {
+	status, code, message := outcomeOf(chargeErr)
+	if chargeErr != nil && status != payment.StatusDECLINED {
+		s.log.WarnContext(ctx, "card payment not approved", "payment_id", p.ID, "status", status, "err", chargeErr)
 	}
-	if r.err != nil && status != payment.StatusDECLINED {
-		s.log.WarnContext(ctx, "card payment not approved", "payment_id", p.ID, "status", status, "err", r.err)
-	}
-	err := s.db.Tx(ctx, func(tx *db.Tx) error {
+	err := s.db.Tx(ctx, func(tx *db.Tx) (err error) {
 		u := tx.Payment.UpdateOneID(p.ID).SetStatus(status).
-			SetGatewayTransactionID(r.charge.TransactionID).SetAuthCode(r.charge.AuthCode).
+			SetGatewayTransactionID(res.TransactionID).SetAuthCode(res.AuthCode).
 			SetDeclineCode(code).SetDeclineMessage(message)
 		if newCard != nil {
 			u.SetCardBrand(newCard.Brand).SetCardLast4(newCard.Last4).SetCardExpMonth(newCard.ExpMonth).SetCardExpYear(newCard.ExpYear)
 		}
-		if newCard != nil && in.SaveCard && status == payment.StatusAPPROVED {
-			locked, err := s.cards.LockCustomer(ctx, tx, cust.ID)
-			if err != nil {
-				return err
-			}
-			card, err := s.cards.Save(ctx, tx, locked, *newCard, cards.AddInput{
-				Source: creditcard.SourcePAYMENT, Description: in.Description, MakePrimary: in.MakePrimary, AllowDuplicate: true,
-			}, audit.Staff(viewer.FromContext(ctx)))
-			if err != nil {
-				return err
-			}
-			u.SetCreditCardID(card.ID).SetSavedCard(true)
-		}
-		var err error
 		if p, err = u.Save(ctx); err != nil {
 			return err
 		}
@@ -254,16 +251,43 @@ func (s *Service) finish(ctx context.Context, p *ent.Payment, in ApplyInput, cus
 		return audit.Record(ctx, tx, audit.Entry{
 			Action: "payment.apply", CustomerID: p.CustomerID, SubjectType: "Payment", SubjectID: p.ID, Outcome: outcome,
 			Details: map[string]any{"amount": FormatCents(p.AmountCents), "screen": string(p.Screen), "status": string(status),
-				"card": fmt.Sprintf("%s •••• %s", p.CardBrand, p.CardLast4), "code": code, "savedCard": p.SavedCard},
+				"card": fmt.Sprintf("%s •••• %s", p.CardBrand, p.CardLast4), "code": code},
 		})
 	})
 	if err != nil {
-		// The charge happened (or not) but could not be recorded: keep the
-		// row PENDING for a person to reconcile, and say so in the log.
+		// The charge happened (or not) but could not be recorded: the row
+		// stays PENDING for a person to reconcile; the log says which.
 		s.log.ErrorContext(ctx, "recording a card payment's outcome", "payment_id", p.ID, "status", status, "err", err)
 		return nil, apperr.Wrap(err, apperr.Internal, "internal error")
 	}
-	return answer(p)
+	return p, nil
+}
+
+// keepCard saves the new card of an approved payment for future payments.
+// The payment stands either way: if saving fails (say the customer reached
+// the card limit meanwhile) the card is discarded and the payment says so.
+func (s *Service) keepCard(ctx context.Context, p *ent.Payment, in ApplyInput, cust *ent.Customer, newCard gateway.Card) *ent.Payment {
+	var saved *ent.Payment
+	err := s.db.Tx(ctx, func(tx *db.Tx) error {
+		locked, err := s.cards.LockCustomer(ctx, tx, cust.ID)
+		if err != nil {
+			return err
+		}
+		card, err := s.cards.Save(ctx, tx, locked, newCard, cards.AddInput{
+			Source: creditcard.SourcePAYMENT, Description: in.Description, MakePrimary: in.MakePrimary, AllowDuplicate: true,
+		}, audit.Staff(viewer.FromContext(ctx)))
+		if err != nil {
+			return err
+		}
+		saved, err = tx.Payment.UpdateOneID(p.ID).SetCreditCardID(card.ID).SetSavedCard(true).Save(ctx)
+		return err
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "an approved payment's card could not be saved", "payment_id", p.ID, "err", err)
+		s.cards.Discard(ctx, newCard)
+		return p
+	}
+	return saved
 }
 
 // outcomeOf classifies a charge error: DECLINED, UNKNOWN (may have been
