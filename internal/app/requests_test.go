@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -335,5 +336,58 @@ func TestRawLinkTokenIsStoredNowhere(t *testing.T) {
 	}
 	if strings.Contains(h.logs.String(), token) {
 		t.Fatal("the raw link token is in the log")
+	}
+}
+
+// raceWithRawUpdate holds a transaction that changes a request's status
+// while a GraphQL call works on the same request, then commits: the call
+// must never overwrite the status it did not expect.
+func raceWithRawUpdate(t *testing.T, h *harness, id int, status string, call func() gqlResponse) gqlResponse {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := h.app.DB.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE card_requests SET status = $1 WHERE id = $2`, status, id); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan gqlResponse)
+	go func() { done <- call() }()
+	time.Sleep(300 * time.Millisecond)
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	return <-done
+}
+
+// A link cancelled while the customer opens it stays cancelled; a request
+// completed while staff cancel it stays completed.
+func TestRequestStatusChangesNeverOverwriteEachOther(t *testing.T) {
+	h := newHarness(t)
+	tn := h.newTenant("Blossom", 2)
+	staff := tn.tokens[viewer.Admin]
+
+	req := h.requestCard(staff, fmt.Sprint(tn.customers[0].ID), "a@buyer.example")
+	token := linkToken(t, h.outbox(1)[0])
+	id, _ := strconv.Atoi(req.ID)
+	if r := raceWithRawUpdate(t, h, id, "CANCELLED", func() gqlResponse { return h.gql("", formQ, map[string]any{"t": token}) }); r.code() != "LINK_UNAVAILABLE" {
+		t.Fatalf("opening a link cancelled meanwhile: %s", r.Raw)
+	}
+	if got := h.app.DB.CardRequest.GetX(h.sys, id).Status; got != cardrequest.StatusCANCELLED {
+		t.Fatalf("a cancelled request became %s", got)
+	}
+
+	req = h.requestCard(staff, fmt.Sprint(tn.customers[1].ID), "b@buyer.example")
+	h.outbox(2)
+	id, _ = strconv.Atoi(req.ID)
+	cancel := func() gqlResponse {
+		return h.gql(staff, `mutation($id: ID!) { cancelCardRequest(id: $id) { status } }`, map[string]any{"id": req.ID})
+	}
+	if r := raceWithRawUpdate(t, h, id, "COMPLETED", cancel); r.code() != "CONFLICT" {
+		t.Fatalf("cancelling a request completed meanwhile: %s", r.Raw)
+	}
+	if got := h.app.DB.CardRequest.GetX(h.sys, id).Status; got != cardrequest.StatusCOMPLETED {
+		t.Fatalf("a completed request became %s", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"cardfile/ent"
 	"cardfile/ent/cardrequest"
+	"cardfile/ent/predicate"
 	"cardfile/ent/privacy"
 	"cardfile/internal/db"
 	"cardfile/internal/mail"
@@ -62,27 +63,33 @@ func (s *Service) Deliver(ctx context.Context, requestID int, sealedToken string
 }
 
 // ExpireOverdue marks open requests whose links have run out EXPIRED and
-// tells open screens. The job queue runs it periodically.
+// tells open screens. The job queue runs it periodically. One conditional
+// update does the work, so a request completed or cancelled meanwhile keeps
+// its status.
 func (s *Service) ExpireOverdue(ctx context.Context) (int, error) {
 	sys := privacy.DecisionContext(ctx, privacy.Allow)
+	overdue := []predicate.CardRequest{
+		cardrequest.StatusIn(cardrequest.StatusPENDING, cardrequest.StatusOPENED), cardrequest.ExpiresAtLTE(s.now()),
+	}
 	n := 0
 	err := s.db.Tx(sys, func(tx *db.Tx) error {
-		overdue, err := tx.CardRequest.Query().
-			Where(cardrequest.StatusIn(cardrequest.StatusPENDING, cardrequest.StatusOPENED), cardrequest.ExpiresAtLTE(s.now())).
-			Limit(500).All(sys)
+		ids, err := tx.CardRequest.Query().Where(overdue...).Limit(500).IDs(sys)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		if n, err = tx.CardRequest.Update().Where(append(overdue, cardrequest.IDIn(ids...))...).
+			SetStatus(cardrequest.StatusEXPIRED).Save(sys); err != nil {
+			return err
+		}
+		expired, err := tx.CardRequest.Query().Where(cardrequest.IDIn(ids...), cardrequest.StatusEQ(cardrequest.StatusEXPIRED)).All(sys)
 		if err != nil {
 			return err
 		}
-		for _, req := range overdue {
-			updated, err := req.Update().SetStatus(cardrequest.StatusEXPIRED).Save(sys)
-			if err != nil {
-				return err
-			}
-			if err := s.publish(sys, tx, updated); err != nil {
+		for _, req := range expired {
+			if err := s.publish(sys, tx, req); err != nil {
 				return err
 			}
 		}
-		n = len(overdue)
 		return nil
 	})
 	return n, err

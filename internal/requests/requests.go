@@ -208,18 +208,20 @@ func (s *Service) create(ctx context.Context, tx *db.Tx, cust *ent.Customer, ema
 	return req, s.publish(ctx, tx, req)
 }
 
-// revoke cancels an open request.
+// revoke cancels an open request. The status check is part of the update,
+// so a request completed or cancelled meanwhile is never overwritten.
 func (s *Service) revoke(ctx context.Context, tx *db.Tx, id int) (*ent.CardRequest, error) {
+	n, err := tx.CardRequest.Update().Where(cardrequest.ID(id), cardrequest.StatusIn(cardrequest.StatusPENDING, cardrequest.StatusOPENED)).
+		SetStatus(cardrequest.StatusCANCELLED).SetCancelledAt(s.now().UTC()).Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cancelling card request: %w", err)
+	}
 	req, err := tx.CardRequest.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if !open(req.Status) {
+	if n == 0 {
 		return nil, apperr.New(apperr.Conflict, "the request is already %s", strings.ToLower(string(req.Status)))
-	}
-	req, err = req.Update().SetStatus(cardrequest.StatusCANCELLED).SetCancelledAt(s.now().UTC()).Save(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("cancelling card request: %w", err)
 	}
 	return req, s.publish(ctx, tx, req)
 }
@@ -264,11 +266,22 @@ func (s *Service) Form(ctx context.Context, token string) (*Form, error) {
 		}
 		cust := req.Edges.Customer
 		if req.Status == cardrequest.StatusPENDING {
-			if req, err = req.Update().SetStatus(cardrequest.StatusOPENED).SetOpenedAt(s.now().UTC()).Save(sys); err != nil {
+			// Only a still-PENDING request opens: a cancel that got in first wins.
+			n, err := tx.CardRequest.Update().Where(cardrequest.ID(req.ID), cardrequest.StatusEQ(cardrequest.StatusPENDING)).
+				SetStatus(cardrequest.StatusOPENED).SetOpenedAt(s.now().UTC()).Save(sys)
+			if err != nil {
 				return err
 			}
-			if err := s.publish(sys, tx, req); err != nil {
+			if req, err = tx.CardRequest.Get(sys, req.ID); err != nil {
 				return err
+			}
+			if !open(req.Status) {
+				return errUnavailable()
+			}
+			if n > 0 {
+				if err := s.publish(sys, tx, req); err != nil {
+					return err
+				}
 			}
 		}
 		form = s.form(req, cust)
@@ -301,6 +314,12 @@ func (s *Service) Submit(ctx context.Context, token, paymentToken string) (*Form
 			return err
 		}
 		page := req.Edges.Customer // with its company, for the form
+		// Lock the customer first, as every card change does, so a
+		// concurrent resend cannot lock the two in the other order.
+		cust, err := s.cards.LockCustomer(sys, tx, req.CustomerID)
+		if err != nil {
+			return err
+		}
 		// Claim the request: of concurrent submissions only one sees it open.
 		n, err := tx.CardRequest.Update().
 			Where(cardrequest.ID(req.ID), cardrequest.StatusIn(cardrequest.StatusPENDING, cardrequest.StatusOPENED)).
@@ -310,10 +329,6 @@ func (s *Service) Submit(ctx context.Context, token, paymentToken string) (*Form
 		}
 		if n == 0 {
 			return errUnavailable()
-		}
-		cust, err := s.cards.LockCustomer(sys, tx, req.CustomerID)
-		if err != nil {
-			return err
 		}
 		actor := audit.Customer(req.CompanyID)
 		card, err := s.cards.Save(sys, tx, cust, saved, cards.AddInput{
