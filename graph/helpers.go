@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"cardfile/ent"
 	"cardfile/ent/privacy"
@@ -12,6 +13,7 @@ import (
 	"cardfile/internal/eligibility"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 // company returns a company the viewer may see: their own, loaded once per
@@ -24,12 +26,18 @@ func (r *Resolver) company(ctx context.Context, id int) (*ent.Company, error) {
 }
 
 // nodeError answers NOT_FOUND for ids that do not exist, are of no node
-// type, or belong to another company; privacy denials keep their code.
+// type, or belong to another company; privacy denials and real faults keep
+// their own codes.
 func nodeError(err error) error {
-	if err == nil || errors.Is(err, privacy.Deny) {
+	var gql *gqlerror.Error
+	switch {
+	case err == nil || errors.Is(err, privacy.Deny):
 		return err
+	case ent.IsNotFound(err), ent.IsNotSingular(err), strings.Contains(err.Error(), "cannot resolve"),
+		errors.As(err, &gql) && gql.Extensions["code"] == string(apperr.NotFound):
+		return apperr.NotFoundf("not found")
 	}
-	return apperr.NotFoundf("not found")
+	return err
 }
 
 // requested reports whether the operation selects the field at path below

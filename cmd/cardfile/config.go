@@ -22,6 +22,7 @@ type config struct {
 	LogLevel       string
 	SMTPURL        string
 	LinkTTL        time.Duration
+	TrustProxy     bool
 	Clearent       clearent.Config
 	MailFrom       string
 	ShutdownGrace  time.Duration
@@ -45,6 +46,7 @@ func loadConfig() config {
 		LogLevel:       env("CARDFILE_LOG_LEVEL", "info"),
 		SMTPURL:        os.Getenv("CARDFILE_SMTP_URL"),
 		LinkTTL:        duration("CARDFILE_LINK_TTL"),
+		TrustProxy:     os.Getenv("CARDFILE_TRUST_PROXY") == "1",
 		Clearent: clearent.Config{
 			BaseURL:   env("CARDFILE_CLEARENT_BASE_URL", clearent.DefaultBaseURL),
 			APIKey:    os.Getenv("CARDFILE_CLEARENT_API_KEY"),

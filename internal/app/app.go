@@ -4,6 +4,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -147,14 +148,16 @@ func defaults(o Options) Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Auth == (auth.Config{}) {
-		o.Auth = auth.DefaultConfig()
-	}
-	if o.Server.MaxBodyBytes == 0 {
-		dev, origins := o.Server.Dev, o.Server.AllowedOrigins
-		o.Server = server.DefaultConfig()
-		o.Server.Dev, o.Server.AllowedOrigins = dev, origins
-	}
+	// Each unset setting takes its default on its own, so setting one
+	// (say TrustProxy) never zeroes the others.
+	da, ds := auth.DefaultConfig(), server.DefaultConfig()
+	o.Auth.IdleTimeout = cmp.Or(o.Auth.IdleTimeout, da.IdleTimeout)
+	o.Auth.AbsoluteLifetime = cmp.Or(o.Auth.AbsoluteLifetime, da.AbsoluteLifetime)
+	o.Auth.MaxFailedLogins = cmp.Or(o.Auth.MaxFailedLogins, da.MaxFailedLogins)
+	o.Auth.Lockout = cmp.Or(o.Auth.Lockout, da.Lockout)
+	o.Server.MaxBodyBytes = cmp.Or(o.Server.MaxBodyBytes, ds.MaxBodyBytes)
+	o.Server.ComplexityLimit = cmp.Or(o.Server.ComplexityLimit, ds.ComplexityLimit)
+	o.Server.MaxDepth = cmp.Or(o.Server.MaxDepth, ds.MaxDepth)
 	if o.PublicPerMinute == 0 {
 		o.PublicPerMinute = 30
 	}

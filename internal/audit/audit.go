@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 
 	"cardfile/ent"
 	"cardfile/ent/auditevent"
@@ -58,9 +59,20 @@ func RecordAs(ctx context.Context, tx *db.Tx, a Actor, e Entry) error {
 	return nil
 }
 
-// Denied records an attempt the viewer was not allowed to make.
+// Denied records an attempt the viewer was not allowed to make. The ids it
+// names are the caller's, unchecked: they go into the details, never into
+// the customer link, so a denial cannot file itself under another company's
+// customer.
 func Denied(ctx context.Context, client *ent.Client, log *slog.Logger, e Entry) {
 	e.Outcome = auditevent.OutcomeDENIED
+	if e.CustomerID != 0 {
+		e.Details = maps.Clone(e.Details)
+		if e.Details == nil {
+			e.Details = map[string]any{}
+		}
+		e.Details["customerId"] = e.CustomerID
+		e.CustomerID = 0
+	}
 	alone(ctx, client, log, e)
 }
 

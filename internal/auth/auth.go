@@ -5,6 +5,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -20,6 +21,7 @@ import (
 	"cardfile/ent/staff"
 	"cardfile/internal/apperr"
 	"cardfile/internal/db"
+	"cardfile/internal/ratelimit"
 	"cardfile/internal/viewer"
 
 	"golang.org/x/crypto/bcrypt"
@@ -40,6 +42,9 @@ type Config struct {
 	// TrustProxy makes the middleware take the client IP from the last
 	// X-Forwarded-For entry; set it only behind a proxy that sets that header.
 	TrustProxy bool
+	// LoginsPerMinute limits sign-in attempts per client IP (30 when zero), so
+	// nobody can lock out accounts wholesale or guess passwords quickly.
+	LoginsPerMinute int
 }
 
 // DefaultConfig returns the production limits: 15 min idle, 12 h absolute, 10 failures, 30 min lockout.
@@ -60,6 +65,7 @@ type Service struct {
 	// dummyHash is compared against for unknown emails so that the
 	// answer takes as long as for a known one.
 	dummyHash []byte
+	logins    *ratelimit.PerKey
 }
 
 // New returns a Service on client; a nil now means time.Now.
@@ -74,7 +80,8 @@ func New(d *db.DB, cfg Config, now func() time.Time) *Service {
 	if err != nil {
 		panic(fmt.Sprintf("auth: bcrypt cost %d: %v", cfg.BcryptCost, err))
 	}
-	return &Service{db: d, cfg: cfg, now: now, dummyHash: dummy}
+	perMinute := cmp.Or(cfg.LoginsPerMinute, 30)
+	return &Service{db: d, cfg: cfg, now: now, dummyHash: dummy, logins: ratelimit.New(perMinute, perMinute)}
 }
 
 // Client-visible messages; each is the only answer for its whole class of failure.
@@ -109,6 +116,9 @@ type LoginResult struct {
 
 // Login checks email and password and opens a session for originIP.
 func (s *Service) Login(ctx context.Context, email, password, originIP string) (LoginResult, error) {
+	if !s.logins.Allow(originIP) {
+		return LoginResult{}, apperr.New(apperr.RateLimited, "too many sign-in attempts from here; wait a minute and try again")
+	}
 	email = normalizeEmail(email)
 	if email == "" {
 		return LoginResult{}, apperr.BadInput("email", "enter your email address")

@@ -558,3 +558,22 @@ func TestErrorsDoNotLeakTheToken(t *testing.T) {
 		t.Errorf("expired-session error %v: want no cause and no token", err)
 	}
 }
+
+// Sign-in attempts are limited per client IP, whatever the account.
+func TestLoginsAreLimitedPerIP(t *testing.T) {
+	d := dbtest.Open(t)
+	cfg := auth.DefaultConfig()
+	cfg.BcryptCost, cfg.LoginsPerMinute = bcrypt.MinCost, 5
+	svc := auth.New(d, cfg, nil)
+	for i := range 5 {
+		if _, err := svc.Login(context.Background(), fmt.Sprintf("nobody%d@acme.test", i), "wrong password", "198.51.100.7"); apperr.CodeOf(err) != apperr.Unauthenticated {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+	}
+	if _, err := svc.Login(context.Background(), "someone@acme.test", "wrong password", "198.51.100.7"); apperr.CodeOf(err) != apperr.RateLimited {
+		t.Fatalf("6th attempt from one IP: %v, want RATE_LIMITED", err)
+	}
+	if _, err := svc.Login(context.Background(), "someone@acme.test", "wrong password", "198.51.100.8"); apperr.CodeOf(err) != apperr.Unauthenticated {
+		t.Fatalf("another IP was limited too: %v", err)
+	}
+}
