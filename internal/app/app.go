@@ -119,7 +119,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		ratelimit.New(o.PublicPerMinute, o.PublicPerMinute), o.Log, o.Now,
 		requests.Config{PublicURL: o.PublicURL, LinkTTL: o.LinkTTL})
 	a.Payments = payments.New(a.DB, a.Cards, a.Gateway, a.Sealer, o.Log, o.Now)
-	if err := a.Jobs.Start(context.WithoutCancel(ctx), jobHandlers{a.Requests, a.Cards}); err != nil {
+	if err := a.Jobs.Start(context.WithoutCancel(ctx), jobHandlers{a.Requests, a.Cards, a.Auth}); err != nil {
 		return nil, fmt.Errorf("starting the job queue: %w", err)
 	}
 	a.closers = append(a.closers, func() error {
@@ -263,11 +263,14 @@ func channelFor(databaseURL string) string {
 }
 
 // jobHandlers is the work the job queue does: card-request emails and
-// expiry, and retried gateway deletions.
+// expiry, retried gateway deletions, and purging dead sessions.
 type jobHandlers struct {
 	*requests.Service
 	cards *cards.Service
+	auth  *auth.Service
 }
+
+func (h jobHandlers) PurgeExpired(ctx context.Context) (int, error) { return h.auth.PurgeExpired(ctx) }
 
 func (h jobHandlers) DeleteGatewayCard(ctx context.Context, sealedToken string) error {
 	return h.cards.DeleteGatewayCard(ctx, sealedToken)

@@ -26,6 +26,7 @@ type Handlers interface {
 	Deliver(ctx context.Context, requestID int, sealedToken string, final bool) error
 	ExpireOverdue(ctx context.Context) (int, error)
 	DeleteGatewayCard(ctx context.Context, sealedToken string) error
+	PurgeExpired(ctx context.Context) (int, error)
 }
 
 // Options tune the queue; zero values are production defaults.
@@ -67,6 +68,12 @@ type DeleteGatewayCard struct {
 // Kind names the job.
 func (DeleteGatewayCard) Kind() string { return "gateway_card_delete" }
 
+// PurgeSessions deletes staff sessions past their lifetime.
+type PurgeSessions struct{}
+
+// Kind names the job.
+func (PurgeSessions) Kind() string { return "session_purge" }
+
 // ExpireCardRequests marks overdue card requests EXPIRED.
 type ExpireCardRequests struct{}
 
@@ -105,6 +112,7 @@ func New(ctx context.Context, d *db.DB, o Options) (*Queue, error) {
 	river.AddWorker(workers, &emailWorker{q: q})
 	river.AddWorker(workers, &expiryWorker{q: q})
 	river.AddWorker(workers, &gatewayDeleteWorker{q: q})
+	river.AddWorker(workers, &sessionPurgeWorker{q: q})
 	q.client, err = river.NewClient(driver, &river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
 		Workers:           workers,
@@ -116,6 +124,10 @@ func New(ctx context.Context, d *db.DB, o Options) (*Queue, error) {
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(
 			river.PeriodicInterval(o.ExpiryInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return ExpireCardRequests{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true},
+		), river.NewPeriodicJob(
+			river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return PurgeSessions{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true},
 		)},
 	})
@@ -176,5 +188,15 @@ type expiryWorker struct {
 
 func (w *expiryWorker) Work(ctx context.Context, _ *river.Job[ExpireCardRequests]) error {
 	_, err := w.q.handlers.ExpireOverdue(ctx)
+	return err
+}
+
+type sessionPurgeWorker struct {
+	river.WorkerDefaults[PurgeSessions]
+	q *Queue
+}
+
+func (w *sessionPurgeWorker) Work(ctx context.Context, _ *river.Job[PurgeSessions]) error {
+	_, err := w.q.handlers.PurgeExpired(ctx)
 	return err
 }

@@ -100,3 +100,5 @@ type handlers struct {
 func (h handlers) DeleteGatewayCard(ctx context.Context, sealed string) error {
 	return h.cards.DeleteGatewayCard(ctx, sealed)
 }
+
+func (handlers) PurgeExpired(context.Context) (int, error) { return 0, nil }
