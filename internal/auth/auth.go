@@ -7,9 +7,6 @@ package auth
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
@@ -22,6 +19,7 @@ import (
 	"cardfile/internal/apperr"
 	"cardfile/internal/db"
 	"cardfile/internal/ratelimit"
+	"cardfile/internal/secret"
 	"cardfile/internal/viewer"
 
 	"golang.org/x/crypto/bcrypt"
@@ -153,10 +151,7 @@ func (s *Service) Login(ctx context.Context, email, password, originIP string) (
 		return LoginResult{}, errInvalidCredentials()
 	}
 
-	token, hash, err := newToken()
-	if err != nil {
-		return LoginResult{}, err
-	}
+	token, hash := secret.New(tokenPrefix)
 	err = s.db.Tx(sys, func(tx *db.Tx) error {
 		st, err = tx.Staff.UpdateOne(st).
 			SetFailedLogins(0).ClearLockedUntil().SetLastLoginAt(now).
@@ -222,7 +217,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*viewer.Staff
 	}
 	sys := system(ctx)
 	sess, err := s.db.Session.Query().
-		Where(session.TokenHash(hashToken(token))).
+		Where(session.TokenHash(secret.Hash(token))).
 		WithStaff(func(q *ent.StaffQuery) { q.WithCompany() }).
 		Only(sys)
 	if ent.IsNotFound(err) {
@@ -279,7 +274,7 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	if !strings.HasPrefix(token, tokenPrefix) || len(token) > maxTokenLen {
 		return nil
 	}
-	_, err := s.db.Session.Delete().Where(session.TokenHash(hashToken(token))).Exec(system(ctx))
+	_, err := s.db.Session.Delete().Where(session.TokenHash(secret.Hash(token))).Exec(system(ctx))
 	if err != nil {
 		return fmt.Errorf("deleting session: %w", err)
 	}
@@ -317,22 +312,6 @@ func CanManageCards(company *ent.Company, role viewer.Role) bool {
 		roles = company.CardManagerRoles
 	}
 	return slices.Contains(roles, role)
-}
-
-// newToken returns a fresh bearer token and the SHA-256 that is stored for it.
-func newToken() (string, []byte, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", nil, fmt.Errorf("generating session token: %w", err)
-	}
-	token := tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
-	return token, hashToken(token), nil
-}
-
-// hashToken is what sessions store and are looked up by.
-func hashToken(token string) []byte {
-	sum := sha256.Sum256([]byte(token))
-	return sum[:]
 }
 
 func normalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }

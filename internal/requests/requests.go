@@ -7,9 +7,6 @@ package requests
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	netmail "net/mail"
@@ -30,6 +27,7 @@ import (
 	"cardfile/internal/mail"
 	"cardfile/internal/ratelimit"
 	"cardfile/internal/sealer"
+	"cardfile/internal/secret"
 	"cardfile/internal/textguard"
 	"cardfile/internal/viewer"
 )
@@ -183,10 +181,7 @@ func (s *Service) Resend(ctx context.Context, id int) (*ent.CardRequest, error) 
 
 // create writes a new request with a fresh token and queues its email.
 func (s *Service) create(ctx context.Context, tx *db.Tx, cust *ent.Customer, email string, replaces *int) (*ent.CardRequest, error) {
-	token, hash, err := newToken()
-	if err != nil {
-		return nil, err
-	}
+	token, hash := secret.New("")
 	c := tx.CardRequest.Create().
 		SetCompanyID(cust.CompanyID).SetCustomerID(cust.ID).SetEmail(email).
 		SetTokenHash(hash).SetExpiresAt(s.now().Add(s.cfg.LinkTTL).UTC()).
@@ -361,7 +356,7 @@ func (s *Service) usable(ctx context.Context, client *ent.Client, token string) 
 	if len(token) < 20 || len(token) > 100 {
 		return nil, errUnavailable()
 	}
-	req, err := client.CardRequest.Query().Where(cardrequest.TokenHash(hashToken(token))).
+	req, err := client.CardRequest.Query().Where(cardrequest.TokenHash(secret.Hash(token))).
 		WithCustomer().Only(ctx)
 	if err != nil {
 		if ent.IsNotFound(err) {
@@ -421,21 +416,6 @@ func (s *Service) publish(ctx context.Context, tx *db.Tx, req *ent.CardRequest) 
 
 func open(st cardrequest.Status) bool {
 	return st == cardrequest.StatusPENDING || st == cardrequest.StatusOPENED
-}
-
-// newToken returns a 256-bit URL-safe token and its SHA-256.
-func newToken() (string, []byte, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", nil, fmt.Errorf("making a link token: %w", err)
-	}
-	token := base64.RawURLEncoding.EncodeToString(b)
-	return token, hashToken(token), nil
-}
-
-func hashToken(token string) []byte {
-	sum := sha256.Sum256([]byte(token))
-	return sum[:]
 }
 
 func validEmail(s string) (string, error) {
