@@ -91,7 +91,7 @@ func (s *Service) Add(ctx context.Context, in AddInput) (*ent.CreditCard, error)
 	// is not ours or could never pay by card.
 	cust, err := s.client.Customer.Query().Where(customer.ID(in.CustomerID)).WithCompany().Only(ctx)
 	if err != nil {
-		return nil, notFound(err, "customer")
+		return nil, db.NotFound(err, "customer")
 	}
 	if v := eligibility.Customer(cust.Edges.Company, cust); !v.Allowed {
 		return nil, v.Err()
@@ -403,15 +403,7 @@ func (s *Service) clientError(err error, what string) error {
 	if ent.IsConstraintError(err) {
 		return apperr.Wrap(err, apperr.Conflict, "the cards changed at the same time; reload and try again")
 	}
-	return notFound(err, what)
-}
-
-// notFound maps ent's not-found to NOT_FOUND, and leaves other errors as they are.
-func notFound(err error, what string) error {
-	if ent.IsNotFound(err) {
-		return apperr.NotFoundf("%s not found", what)
-	}
-	return err
+	return db.NotFound(err, what)
 }
 
 func sameCard(c *ent.CreditCard, g gateway.Card) bool {

@@ -14,6 +14,7 @@ import (
 	"cardfile/ent"
 	"cardfile/ent/privacy"
 	_ "cardfile/ent/runtime" // privacy policies and hooks
+	"cardfile/internal/apperr"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
@@ -177,3 +178,13 @@ func (d *inTx) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, er
 }
 
 func (*inTx) Close() error { return nil }
+
+// NotFound turns ent's not-found into NOT_FOUND naming what was missing;
+// other errors pass unchanged. Other companies' rows are filtered out by the
+// privacy rules, so they get this same answer.
+func NotFound(err error, what string) error {
+	if ent.IsNotFound(err) {
+		return apperr.NotFoundf("%s not found", what)
+	}
+	return err
+}

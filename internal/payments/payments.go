@@ -138,7 +138,7 @@ func (s *Service) validate(in *ApplyInput) (int64, []byte, error) {
 func (s *Service) check(ctx context.Context, in ApplyInput) (*ent.Customer, *ent.CreditCard, error) {
 	cust, err := s.db.Customer.Query().Where(customer.ID(in.CustomerID)).WithCompany().Only(ctx)
 	if err != nil {
-		return nil, nil, notFound(err, "customer")
+		return nil, nil, db.NotFound(err, "customer")
 	}
 	if v := eligibility.ForScreen(cust.Edges.Company, cust, in.Screen); !v.Allowed {
 		return nil, nil, v.Err()
@@ -157,7 +157,7 @@ func (s *Service) check(ctx context.Context, in ApplyInput) (*ent.Customer, *ent
 	}
 	card, err := s.db.CreditCard.Query().Where(creditcard.ID(in.CreditCardID), creditcard.CustomerID(cust.ID)).Only(ctx)
 	if err != nil {
-		return nil, nil, notFound(err, "credit card")
+		return nil, nil, db.NotFound(err, "credit card")
 	}
 	if v := eligibility.Card(card, s.now()); !v.Allowed {
 		return nil, nil, v.Err()
@@ -370,7 +370,7 @@ type SelectableCard struct {
 func (s *Service) Selectable(ctx context.Context, customerID int, screen payment.Screen) (*Selectable, error) {
 	cust, err := s.db.Customer.Query().Where(customer.ID(customerID)).WithCompany().WithCreditCards().Only(ctx)
 	if err != nil {
-		return nil, notFound(err, "customer")
+		return nil, db.NotFound(err, "customer")
 	}
 	out := &Selectable{Verdict: eligibility.ForScreen(cust.Edges.Company, cust, screen)}
 	list := cust.Edges.CreditCards
@@ -392,11 +392,4 @@ func (s *Service) Selectable(ctx context.Context, customerID int, screen payment
 		}
 	}
 	return out, nil
-}
-
-func notFound(err error, what string) error {
-	if ent.IsNotFound(err) {
-		return apperr.NotFoundf("%s not found", what)
-	}
-	return err
 }

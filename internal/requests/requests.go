@@ -114,7 +114,7 @@ func (s *Service) Request(ctx context.Context, customerID int, email string) (*e
 		return audit.Record(ctx, tx, entry)
 	})
 	if err != nil {
-		return nil, clientError(err, "customer")
+		return nil, db.NotFound(err, "customer")
 	}
 	return req, nil
 }
@@ -134,7 +134,7 @@ func (s *Service) Cancel(ctx context.Context, id int) (*ent.CardRequest, error) 
 		return audit.Record(ctx, tx, entry)
 	})
 	if err != nil {
-		return nil, clientError(err, "card request")
+		return nil, db.NotFound(err, "card request")
 	}
 	return req, nil
 }
@@ -174,7 +174,7 @@ func (s *Service) Resend(ctx context.Context, id int) (*ent.CardRequest, error) 
 		return audit.Record(ctx, tx, entry)
 	})
 	if err != nil {
-		return nil, clientError(err, "card request")
+		return nil, db.NotFound(err, "card request")
 	}
 	return fresh, nil
 }
@@ -426,12 +426,4 @@ func validEmail(s string) (string, error) {
 		return "", apperr.BadInput("email", "enter one email address, like ap@example.com")
 	}
 	return s, nil
-}
-
-// clientError maps ent's not-found to NOT_FOUND; other errors pass.
-func clientError(err error, what string) error {
-	if ent.IsNotFound(err) {
-		return apperr.NotFoundf("%s not found", what)
-	}
-	return err
 }
