@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -125,8 +126,13 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, args []string) err
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
+	// Listen before saying we are up, so the URL printed already answers.
+	l, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
+	go func() { errc <- srv.Serve(l) }()
 	log.Info("cardfile serving", "addr", cfg.Addr, "url", cfg.PublicURL, "database", a.DB.Dialect, "gateway", a.Gateway.Name())
 	fmt.Printf("\ncardfile is up at %s  (GraphQL: %s/query)\n", cfg.PublicURL, cfg.PublicURL)
 	if a.Outbox != nil && cfg.Dev {
