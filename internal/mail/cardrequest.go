@@ -6,6 +6,7 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"time"
+	"unicode/utf8"
 )
 
 // CardRequestData fills the email that asks a customer to put a card on file.
@@ -25,7 +26,8 @@ func CardRequestMessage(d CardRequestData) Message {
 		ValidFor:  humanDuration(d.ValidFor),
 		ExpiresAt: d.ExpiresAt.UTC().Format("Mon, 2 Jan 2006 15:04") + " UTC",
 	}
-	v.Subject = v.Company + " asks for a card on file"
+	// The subject must fit the 200-byte limit whatever the company's name.
+	v.Subject = clip(v.Company, 150) + " asks for a card on file"
 	var text, html strings.Builder
 	// The templates are fixed and their data is strings: execution cannot fail.
 	if err := cardRequestText.Execute(&text, v); err != nil {
@@ -106,3 +108,15 @@ You enter the card on the payment gateway's secure page; {{.Company}} never sees
 </body>
 </html>
 `))
+
+// clip cuts s to at most n bytes on a character boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	n -= len("…")
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"cardfile/internal/db/dbtest"
 	"cardfile/internal/sealer"
@@ -588,5 +589,15 @@ func TestHumanDuration(t *testing.T) {
 		if got := humanDuration(d); got != want {
 			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+func TestCardRequestSubjectFitsWhateverTheCompanyName(t *testing.T) {
+	m := CardRequestMessage(CardRequestData{To: "a@b.example", CompanyName: strings.Repeat("Ö", 400), Link: "http://x/card-request/t", ValidFor: time.Hour})
+	if n := len(m.Subject); n > 200 || !utf8.ValidString(m.Subject) || !strings.HasSuffix(m.Subject, "asks for a card on file") {
+		t.Fatalf("subject has %d bytes: %q", n, m.Subject)
+	}
+	if err := m.validate(); err != nil {
+		t.Fatalf("the message is refused: %v", err)
 	}
 }

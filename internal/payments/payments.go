@@ -336,11 +336,11 @@ func (s *Service) replay(ctx context.Context, p *ent.Payment, hash []byte) (*ent
 		return nil, apperr.New(apperr.Conflict, "this idempotency key was already used for a different payment")
 	}
 	deadline := time.Now().Add(s.replayWait)
-	for p.Status == payment.StatusPENDING && time.Now().Before(deadline) {
+	for wait := 25 * time.Millisecond; p.Status == payment.StatusPENDING && time.Now().Before(deadline); wait = min(2*wait, time.Second) {
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(25 * time.Millisecond):
+		case <-time.After(wait):
 		}
 		var err error
 		if p, err = s.db.Payment.Get(ctx, p.ID); err != nil {
