@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"cardfile/ent"
+	"cardfile/ent/creditcard"
+	"cardfile/internal/apperr"
 	"cardfile/internal/expiry"
 )
 
@@ -34,4 +36,16 @@ func SortPrimaryFirst(cs []*ent.CreditCard) {
 		}
 		return a.ID > b.ID
 	})
+}
+
+// MaxExpiringWindowDays bounds the expiring-cards window.
+const MaxExpiringWindowDays = 366
+
+// Expiring returns the query for cards expired or expiring within days,
+// soonest first; the privacy rules scope it to the viewer's company.
+func (s *Service) Expiring(days int) (*ent.CreditCardQuery, error) {
+	if days < 0 || days > MaxExpiringWindowDays {
+		return nil, apperr.BadInput("withinDays", "withinDays must be between 0 and %d", MaxExpiringWindowDays)
+	}
+	return s.client.CreditCard.Query().Where(creditcard.ExpiresAtLTE(s.now().AddDate(0, 0, days))), nil
 }

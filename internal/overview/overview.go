@@ -11,6 +11,8 @@ import (
 	"cardfile/ent/cardrequest"
 	"cardfile/ent/creditcard"
 	"cardfile/ent/customer"
+	"cardfile/internal/apperr"
+	"cardfile/internal/viewer"
 )
 
 // Figures are the overview's numbers.
@@ -33,8 +35,15 @@ type RequestOutcomes struct {
 	Sent, Pending, Opened, Completed, Expired, Cancelled int
 }
 
-// Compute runs the aggregations: five statements, whatever the data size.
+// Compute runs the aggregations — five statements, whatever the data size —
+// for administrators and credit managers.
 func Compute(ctx context.Context, c *ent.Client, now time.Time) (*Figures, error) {
+	switch v := viewer.FromContext(ctx); {
+	case v == nil:
+		return nil, apperr.New(apperr.Unauthenticated, "sign in first")
+	case !v.CanReadAudit():
+		return nil, apperr.New(apperr.Forbidden, "the overview is for administrators and credit managers")
+	}
 	f := &Figures{}
 	var err error
 	if f.ActiveCustomers, err = c.Customer.Query().Where(customer.Active(true)).Count(ctx); err != nil {
