@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"fmt"
-	"net/mail"
 	"strings"
 	"unicode/utf8"
 
@@ -12,6 +11,7 @@ import (
 	"cardfile/ent/session"
 	"cardfile/internal/apperr"
 	"cardfile/internal/db"
+	"cardfile/internal/textguard"
 	"cardfile/internal/viewer"
 
 	"golang.org/x/crypto/bcrypt"
@@ -37,8 +37,8 @@ type NewStaff struct {
 
 // CreateStaff validates and creates a staff account with a bcrypt password hash.
 func (s *Service) CreateStaff(ctx context.Context, in NewStaff) (*ent.Staff, error) {
-	email := normalizeEmail(in.Email)
-	if err := validateEmail(email); err != nil {
+	email, err := textguard.Email("email", normalizeEmail(in.Email))
+	if err != nil {
 		return nil, err
 	}
 	name := strings.TrimSpace(in.Name)
@@ -118,16 +118,4 @@ func (s *Service) hashPassword(password string) (string, error) {
 		return "", fmt.Errorf("hashing password: %w", err)
 	}
 	return string(hash), nil
-}
-
-// validateEmail accepts a bare address (no display name) of at most maxEmailLen bytes.
-func validateEmail(email string) error {
-	if email == "" {
-		return apperr.BadInput("email", "enter an email address")
-	}
-	addr, err := mail.ParseAddress(email)
-	if err != nil || addr.Address != email || len(email) > maxEmailLen {
-		return apperr.BadInput("email", "enter a valid email address")
-	}
-	return nil
 }

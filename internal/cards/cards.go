@@ -174,7 +174,7 @@ func (s *Service) Save(ctx context.Context, tx *db.Tx, cust *ent.Customer, saved
 	}
 	create := tx.CreditCard.Create().
 		SetCompanyID(cust.CompanyID).SetCustomerID(cust.ID).
-		SetGatewayToken(sealed).SetBrand(brandOf(saved.Brand)).SetLast4(saved.Last4).
+		SetGatewayToken(sealed).SetBrand(BrandOf(saved.Brand)).SetLast4(saved.Last4).
 		SetExpMonth(saved.ExpMonth).SetExpYear(saved.ExpYear).
 		SetCardholderName(saved.CardholderName).SetBillingZip(saved.PostalCode).
 		SetDescription(desc).SetIsPrimary(primary).SetSource(in.Source)
@@ -410,7 +410,8 @@ func sameCard(c *ent.CreditCard, g gateway.Card) bool {
 	return string(c.Brand) == g.Brand && c.Last4 == g.Last4 && c.ExpMonth == g.ExpMonth && c.ExpYear == g.ExpYear
 }
 
-func brandOf(b string) creditcard.Brand {
+// BrandOf maps a gateway's brand name to ours; anything unknown is UNKNOWN.
+func BrandOf(b string) creditcard.Brand {
 	if err := creditcard.BrandValidator(creditcard.Brand(b)); err != nil {
 		return creditcard.BrandUNKNOWN
 	}
@@ -418,4 +419,7 @@ func brandOf(b string) creditcard.Brand {
 }
 
 // Display is how a card is named to people: "VISA •••• 1111".
-func Display(c *ent.CreditCard) string { return fmt.Sprintf("%s •••• %s", c.Brand, c.Last4) }
+func Display(c *ent.CreditCard) string { return DisplayOf(string(c.Brand), c.Last4) }
+
+// DisplayOf names a card from its brand and last four digits.
+func DisplayOf(brand, last4 string) string { return fmt.Sprintf("%s •••• %s", brand, last4) }

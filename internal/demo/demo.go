@@ -178,17 +178,13 @@ func createCompany(ctx context.Context, tx *db.Tx, dia string, plan []*customerP
 	for i, c := range plan {
 		for _, cp := range c.Cards {
 			v := vaulted[cp]
-			brand := creditcard.Brand(v.Brand)
-			if creditcard.BrandValidator(brand) != nil {
-				brand = creditcard.BrandUNKNOWN
-			}
 			sealed, err := seal.Seal(v.Token, cards.GatewayTokenPurpose)
 			if err != nil {
 				return 0, err
 			}
 			cardRows = append(cardRows, tx.CreditCard.Create().
 				SetCompanyID(co.ID).SetCustomerID(saved[i].ID).
-				SetGatewayToken(sealed).SetBrand(brand).SetLast4(v.Last4).
+				SetGatewayToken(sealed).SetBrand(cards.BrandOf(v.Brand)).SetLast4(v.Last4).
 				SetExpMonth(v.ExpMonth).SetExpYear(v.ExpYear).
 				SetCardholderName(v.CardholderName).SetBillingZip(v.PostalCode).
 				SetDescription(cp.Description).SetIsPrimary(cp.Primary).SetSource(cp.Source).

@@ -251,7 +251,7 @@ func (s *Service) record(ctx context.Context, p *ent.Payment, newCard *gateway.C
 		return audit.Record(ctx, tx, audit.Entry{
 			Action: "payment.apply", CustomerID: p.CustomerID, SubjectType: "Payment", SubjectID: p.ID, Outcome: outcome,
 			Details: map[string]any{"amount": FormatCents(p.AmountCents), "screen": string(p.Screen), "status": string(status),
-				"card": fmt.Sprintf("%s •••• %s", p.CardBrand, p.CardLast4), "code": code},
+				"card": cards.DisplayOf(p.CardBrand, p.CardLast4), "code": code},
 		})
 	})
 	if err != nil {

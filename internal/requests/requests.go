@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	netmail "net/mail"
 	"strings"
 	"time"
 
@@ -93,7 +92,7 @@ func (s *Service) Request(ctx context.Context, customerID int, email string) (*e
 	if err := s.cards.Authorize(ctx, entry); err != nil {
 		return nil, err
 	}
-	addr, err := validEmail(email)
+	addr, err := textguard.Email("email", email)
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +282,7 @@ func (s *Service) Form(ctx context.Context, token string) (*Form, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, s.publicError(ctx, err)
+		return nil, err
 	}
 	return form, nil
 }
@@ -296,7 +295,7 @@ func (s *Service) Submit(ctx context.Context, token, paymentToken string) (*Form
 	}
 	sys := privacy.DecisionContext(ctx, privacy.Allow)
 	if _, err := s.usable(sys, s.db.Client, token); err != nil {
-		return nil, s.publicError(ctx, err)
+		return nil, err
 	}
 	saved, err := s.cards.Exchange(ctx, paymentToken)
 	if err != nil {
@@ -346,7 +345,7 @@ func (s *Service) Submit(ctx context.Context, token, paymentToken string) (*Form
 	})
 	if err != nil {
 		s.cards.Discard(ctx, saved)
-		return nil, s.publicError(ctx, err)
+		return nil, err
 	}
 	return form, nil
 }
@@ -357,7 +356,7 @@ func (s *Service) usable(ctx context.Context, client *ent.Client, token string) 
 		return nil, errUnavailable()
 	}
 	req, err := client.CardRequest.Query().Where(cardrequest.TokenHash(secret.Hash(token))).
-		WithCustomer().Only(ctx)
+		WithCustomer(func(q *ent.CustomerQuery) { q.WithCompany() }).Only(ctx)
 	if err != nil {
 		if ent.IsNotFound(err) {
 			return nil, errUnavailable()
@@ -367,14 +366,9 @@ func (s *Service) usable(ctx context.Context, client *ent.Client, token string) 
 	if !open(req.Status) || !s.now().Before(req.ExpiresAt) {
 		return nil, errUnavailable()
 	}
-	co, err := client.Company.Get(ctx, req.CompanyID)
-	if err != nil {
-		return nil, err
-	}
-	if !eligibility.Customer(co, req.Edges.Customer).Allowed {
+	if cust := req.Edges.Customer; !eligibility.Customer(cust.Edges.Company, cust).Allowed {
 		return nil, errUnavailable()
 	}
-	req.Edges.Customer.Edges.Company = co
 	return req, nil
 }
 
@@ -388,17 +382,6 @@ func (s *Service) form(req *ent.CardRequest, cust *ent.Customer) *Form {
 		HostedFieldsURL: s.gateway.HostedFieldsURL(),
 		Status:          req.Status,
 	}
-}
-
-// publicError keeps the public answers uniform: the customer sees clear
-// codes for their own input (declines, a spent payment token) and
-// LINK_UNAVAILABLE for anything about the link; internals stay in the log.
-func (s *Service) publicError(ctx context.Context, err error) error {
-	if _, ok := apperr.As(err); ok {
-		return err
-	}
-	s.log.ErrorContext(ctx, "card request form failed", "err", err)
-	return apperr.Wrap(err, apperr.Internal, "internal error")
 }
 
 func (s *Service) limit(ctx context.Context) error {
@@ -416,14 +399,4 @@ func (s *Service) publish(ctx context.Context, tx *db.Tx, req *ent.CardRequest) 
 
 func open(st cardrequest.Status) bool {
 	return st == cardrequest.StatusPENDING || st == cardrequest.StatusOPENED
-}
-
-func validEmail(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	a, err := netmail.ParseAddress(s)
-	if err != nil || a.Name != "" || a.Address != s || len(s) > 254 || !strings.Contains(s[strings.LastIndex(s, "@")+1:], ".") ||
-		textguard.HasCardNumber(s) {
-		return "", apperr.BadInput("email", "enter one email address, like ap@example.com")
-	}
-	return s, nil
 }

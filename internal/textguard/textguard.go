@@ -4,6 +4,7 @@
 package textguard
 
 import (
+	"net/mail"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -77,4 +78,21 @@ func Luhn(digits []byte) bool {
 		double = !double
 	}
 	return len(digits) > 0 && sum%10 == 0
+}
+
+// Email validates one bare email address (no display name, a dotted
+// domain, at most 254 bytes, no card number) and returns it trimmed, or a
+// BAD_USER_INPUT error naming field.
+func Email(field, s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", apperr.BadInput(field, "enter an email address")
+	}
+	a, err := mail.ParseAddress(s)
+	at := strings.LastIndex(s, "@")
+	if err != nil || a.Name != "" || a.Address != s || len(s) > 254 || at < 0 ||
+		!strings.Contains(s[at+1:], ".") || HasCardNumber(s) {
+		return "", apperr.BadInput(field, "enter one email address, like ap@example.com")
+	}
+	return s, nil
 }

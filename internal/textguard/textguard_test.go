@@ -48,3 +48,18 @@ func TestTextRefusesCardNumbersAndBadText(t *testing.T) {
 		})
 	}
 }
+
+func TestEmail(t *testing.T) {
+	for in, ok := range map[string]bool{
+		" ap@buyer.example ": true, "ap@buyer.example": true, "": false, "ap at buyer": false, "ap@localhost": false,
+		"AP <ap@buyer.example>": false, "a@b.example, c@d.example": false, "4111111111111111@buyer.example": false,
+	} {
+		got, err := Email("email", in)
+		if ok != (err == nil) || (ok && got != strings.TrimSpace(in)) {
+			t.Errorf("Email(%q) = %q, %v", in, got, err)
+		}
+		if e, isApp := apperr.As(err); err != nil && (!isApp || e.Field != "email") {
+			t.Errorf("Email(%q) error %v does not name the field", in, err)
+		}
+	}
+}
