@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"cardfile/ent"
 	"cardfile/frontend"
 	"cardfile/graph"
 	"cardfile/internal/auth"
@@ -48,8 +47,8 @@ type Options struct {
 	Now      func() time.Time // nil: time.Now
 	// TokenKey seals gateway tokens, link tokens in jobs and outbox bodies (sealer.KeySize bytes).
 	TokenKey []byte
-	// EntOptions are passed to the ent client (tests count statements with them).
-	EntOptions []ent.Option
+	// StatementHook sees every statement ent sends (tests count a request's statements).
+	StatementHook db.StatementHook
 	// SMTPURL selects the SMTP mailer (smtp:// or smtps://); empty means the outbox.
 	SMTPURL  string
 	MailFrom string
@@ -93,7 +92,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	if a.Sealer, err = sealer.New(o.TokenKey); err != nil {
 		return nil, err
 	}
-	if a.DB, err = db.Open(o.DatabaseURL, o.EntOptions...); err != nil {
+	if a.DB, err = db.Open(o.DatabaseURL, db.WithStatementHook(o.StatementHook)); err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.DB.Close)

@@ -36,6 +36,8 @@ type harness struct {
 	logs      *apptest.Log
 	responses *apptest.Log
 	sys       context.Context
+	// requests, when set, is the context every request is sent under.
+	requests context.Context
 }
 
 type clock struct {
@@ -158,6 +160,9 @@ func (h *harness) gql(token, query string, vars map[string]any) gqlResponse {
 func (h *harness) post(token, contentType string, body []byte) gqlResponse {
 	h.t.Helper()
 	req := httptest.NewRequest(http.MethodPost, "/query", bytes.NewReader(body))
+	if h.requests != nil {
+		req = req.WithContext(h.requests)
+	}
 	req.Header.Set("Content-Type", contentType)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)

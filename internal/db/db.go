@@ -29,6 +29,29 @@ type DB struct {
 	Dialect string // dialect.SQLite or dialect.Postgres
 	opts    []ent.Option
 	drv     dialect.Driver
+	hook    StatementHook
+}
+
+// StatementHook sees every statement ent sends, with the context it was sent
+// under: tests count one request's statements by tagging its context, which
+// background jobs' statements never carry.
+type StatementHook func(ctx context.Context, statement string)
+
+// Option configures Open.
+type Option func(*DB)
+
+// WithEnt passes options to the ent client.
+func WithEnt(opts ...ent.Option) Option { return func(d *DB) { d.opts = append(d.opts, opts...) } }
+
+// WithStatementHook calls hook with every statement ent sends.
+func WithStatementHook(hook StatementHook) Option { return func(d *DB) { d.hook = hook } }
+
+// traced wraps drv so the hook, if any, sees its statements.
+func (d *DB) traced(drv dialect.Driver) dialect.Driver {
+	if d.hook == nil {
+		return drv
+	}
+	return dialect.DebugWithContext(drv, func(ctx context.Context, v ...any) { d.hook(ctx, fmt.Sprint(v...)) })
 }
 
 // IsPostgres reports whether url names a PostgreSQL database.
@@ -44,7 +67,7 @@ func SQLiteURL(path string) string {
 }
 
 // Open opens url: a postgres:// URL, a SQLite file: DSN, or a plain SQLite file path.
-func Open(url string, opts ...ent.Option) (*DB, error) {
+func Open(url string, opts ...Option) (*DB, error) {
 	driver, dsn, dia := "sqlite", url, dialect.SQLite
 	switch {
 	case IsPostgres(url):
@@ -71,9 +94,13 @@ func Open(url string, opts ...ent.Option) (*DB, error) {
 		sqlDB.Close()
 		return nil, fmt.Errorf("connecting to %s database: %w", dia, err)
 	}
-	drv := entsql.OpenDB(dia, sqlDB)
-	client := ent.NewClient(append([]ent.Option{ent.Driver(drv)}, opts...)...)
-	return &DB{Client: client, SQL: sqlDB, Dialect: dia, opts: opts, drv: drv}, nil
+	d := &DB{SQL: sqlDB, Dialect: dia}
+	for _, o := range opts {
+		o(d)
+	}
+	d.drv = d.traced(entsql.OpenDB(dia, sqlDB))
+	d.Client = ent.NewClient(append([]ent.Option{ent.Driver(d.drv)}, d.opts...)...)
+	return d, nil
 }
 
 // Migrate brings the schema up to date. It is additive: nothing is dropped.
@@ -111,7 +138,7 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err != nil {
 		return fmt.Errorf("starting transaction: %w", err)
 	}
-	drv := &inTx{Driver: entsql.NewDriver(d.Dialect, entsql.Conn{ExecQuerier: sqlTx}), root: d.drv}
+	drv := &inTx{Driver: d.traced(entsql.NewDriver(d.Dialect, entsql.Conn{ExecQuerier: sqlTx})), root: d.drv}
 	defer drv.done.Store(true)
 	tx := &Tx{Client: ent.NewClient(append([]ent.Option{ent.Driver(drv)}, d.opts...)...), SQL: sqlTx}
 	defer func() {

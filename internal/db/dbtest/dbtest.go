@@ -74,7 +74,7 @@ func URL(t testing.TB) string {
 // Open returns a fresh, migrated database for this test.
 func Open(t testing.TB, opts ...ent.Option) *db.DB {
 	t.Helper()
-	d, err := db.Open(URL(t), opts...)
+	d, err := db.Open(URL(t), db.WithEnt(opts...))
 	if err != nil {
 		t.Fatalf("opening test database: %v", err)
 	}
