@@ -44,10 +44,12 @@ test("a card the customer enters through an emailed link appears in the open tab
   const requestRow = page.getByTestId("request-row").first();
   await expect(requestRow).toHaveAttribute("data-status", "PENDING");
   await expect(requestRow.getByTestId("request-status")).toHaveText("Waiting");
-  await expect(requestRow.getByTestId("request-delivery")).toHaveText("Emailed");
   await expect(requestRow.getByTestId("request-resend")).toBeVisible();
   await expect(requestRow.getByTestId("request-cancel")).toBeVisible();
+  // The email job runs in the background: wait for the email itself, then the
+  // open tab must show it went out (the delivery arrives as a live event).
   const email = await waitForEmail(request, baseURL!, customerEmail, before);
+  await expect(requestRow.getByTestId("request-delivery")).toHaveText("Emailed");
 
   // The customer: a second browser context with no staff session, phone-sized.
   const customer = await browser.newContext({ baseURL, viewport: { width: 390, height: 844 }, locale: "en-US" });

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { startServer } from "./server";
 
 /** How long links work on the second server; the expired-link test waits this out. */
-const SHORT_LINK_TTL_SECONDS = 8;
+const SHORT_LINK_TTL_SECONDS = 12;
 
 export default async function globalSetup() {
   // The screenshot folder shows this run only.

@@ -5,7 +5,7 @@ import { useMutation, useQuery } from "urql";
 import { useViewer } from "../layout/viewer";
 import { appError, type AppError } from "../lib/errors";
 import { cardLabel, roleName } from "../lib/format";
-import { onReconnect, useLiveEvents, useLiveStatus } from "../lib/live";
+import { onReconnect, useLiveEvents, useLiveStatus, useRefetchAfterEvents } from "../lib/live";
 import { useSearchParams } from "../lib/router";
 import { useNotices } from "../ui/Notices";
 import { Banner, ErrorBanner } from "../ui/bits";
@@ -50,7 +50,7 @@ interface CustomerNotice {
 }
 
 function CardsTab({ customerId }: { customerId: string }) {
-  const [{ data, fetching, error }, refetch] = useQuery({
+  const [{ data, fetching, stale, error }, refetch] = useQuery({
     query: CustomerCardsQuery,
     variables: { id: customerId },
     context: queryContext,
@@ -83,6 +83,7 @@ function CardsTab({ customerId }: { customerId: string }) {
 
   const refresh = useCallback(() => refetch({ requestPolicy: "network-only" }), [refetch]);
   useEffect(() => onReconnect(refresh), [refresh]);
+  const changed = useRefetchAfterEvents(fetching || stale, refresh);
 
   useEffect(() => {
     if (!highlightId) return;
@@ -95,6 +96,7 @@ function CardsTab({ customerId }: { customerId: string }) {
     CreditCardsChangedSubscription,
     variables,
     ({ creditCardsChanged: ev }) => {
+      changed();
       if (ev.kind === "ADDED" && ev.card?.source === "CUSTOMER_FORM") {
         setCustomerNotice({ cardId: ev.cardId, text: `The customer entered a new card: ${cardLabel(ev.card)}.` });
         setHighlightId(ev.cardId);
@@ -102,7 +104,7 @@ function CardsTab({ customerId }: { customerId: string }) {
     },
     { context: cardEventContext },
   );
-  useLiveEvents(CardRequestsChangedSubscription, variables, () => {}, { context: requestEventContext });
+  useLiveEvents(CardRequestsChangedSubscription, variables, changed, { context: requestEventContext });
 
   const closeRequest = () => {
     setRequesting(false);

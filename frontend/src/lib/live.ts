@@ -1,6 +1,6 @@
 // The state of the subscription socket, for the "live" indicator and for
 // refetching what may have been missed while it was down.
-import { useEffect, useRef, useSyncExternalStore } from "react";
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from "react";
 import { useClient, type AnyVariables, type OperationContext, type TypedDocumentNode } from "urql";
 
 export type LiveStatus = "idle" | "connecting" | "connected" | "reconnecting";
@@ -59,4 +59,22 @@ export function useLiveEvents<Data, Variables extends AnyVariables>(
     });
     return () => sub.unsubscribe();
   }, [client, query, key, pause, context]);
+}
+
+/**
+ * Returns a function to call on every live event: it refetches once no fetch
+ * of the query is in flight. A fetch already running when the event arrived
+ * may carry the state from before the change, and urql drops a network-only
+ * refetch of an operation that is in flight, so the document cache alone can
+ * miss an event that lands mid-fetch (the row would stay "Queued" forever).
+ * `busy` is the query's `fetching || stale`.
+ */
+export function useRefetchAfterEvents(busy: boolean, refetch: () => void): () => void {
+  const [pending, setPending] = useState(false);
+  useEffect(() => {
+    if (!pending || busy) return;
+    setPending(false);
+    refetch();
+  }, [pending, busy, refetch]);
+  return useCallback(() => setPending(true), []);
 }
