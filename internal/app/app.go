@@ -163,6 +163,9 @@ func defaults(o Options) Options {
 	if o.Jobs.Log == nil {
 		o.Jobs.Log = o.Log
 	}
+	if db.IsPostgres(o.DatabaseURL) {
+		o.Jobs.ListenURL = o.DatabaseURL
+	}
 	return o
 }
 

@@ -14,6 +14,7 @@ import (
 	"cardfile/internal/mail"
 
 	"entgo.io/ent/dialect"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
@@ -39,12 +40,17 @@ type Options struct {
 	RetryPolicy river.ClientRetryPolicy
 	// EmailAttempts is how often an email is tried before it counts as failed (10).
 	EmailAttempts int
-	Log           *slog.Logger
+	// ListenURL is the PostgreSQL URL River listens on, so workers pick up a
+	// job when it is inserted instead of at the next poll. Jobs are still
+	// inserted through database/sql, in the transaction of the change.
+	ListenURL string
+	Log       *slog.Logger
 }
 
 // Queue inserts and works jobs.
 type Queue struct {
 	client   *river.Client[*sql.Tx]
+	listen   *pgxpool.Pool // nil unless River listens (PostgreSQL)
 	handlers Handlers
 	attempts int
 }
@@ -94,25 +100,35 @@ func New(ctx context.Context, d *db.DB, o Options) (*Queue, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
+	q := &Queue{attempts: o.EmailAttempts}
 	var driver riverdriver.Driver[*sql.Tx]
-	if d.Dialect == dialect.Postgres {
+	switch {
+	case d.Dialect == dialect.Postgres && o.ListenURL != "":
+		// River hijacks one connection of this pool for LISTEN, for good.
+		cfg, err := pgxpool.ParseConfig(o.ListenURL)
+		if err != nil {
+			return nil, fmt.Errorf("configuring the job queue's listener: %w", err)
+		}
+		cfg.MinConns, cfg.MaxConns = 0, 1
+		if q.listen, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+			return nil, fmt.Errorf("connecting the job queue's listener: %w", err)
+		}
+		driver = riverdatabasesql.NewWithPgxListener(d.SQL, q.listen)
+	case d.Dialect == dialect.Postgres:
 		driver = riverdatabasesql.New(d.SQL)
-	} else {
+	default:
 		driver = riversqlite.New(d.SQL)
 	}
-	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: o.Log})
-	if err != nil {
-		return nil, fmt.Errorf("preparing job queue migrations: %w", err)
+	if err := migrate(ctx, driver, o.Log); err != nil {
+		q.closeListener()
+		return nil, err
 	}
-	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("migrating the job queue: %w", err)
-	}
-	q := &Queue{attempts: o.EmailAttempts}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &emailWorker{q: q})
 	river.AddWorker(workers, &expiryWorker{q: q})
 	river.AddWorker(workers, &gatewayDeleteWorker{q: q})
 	river.AddWorker(workers, &sessionPurgeWorker{q: q})
+	var err error
 	q.client, err = river.NewClient(driver, &river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
 		Workers:           workers,
@@ -132,9 +148,27 @@ func New(ctx context.Context, d *db.DB, o Options) (*Queue, error) {
 		)},
 	})
 	if err != nil {
+		q.closeListener()
 		return nil, fmt.Errorf("creating the job queue: %w", err)
 	}
 	return q, nil
+}
+
+func migrate(ctx context.Context, driver riverdriver.Driver[*sql.Tx], log *slog.Logger) error {
+	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: log})
+	if err != nil {
+		return fmt.Errorf("preparing job queue migrations: %w", err)
+	}
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("migrating the job queue: %w", err)
+	}
+	return nil
+}
+
+func (q *Queue) closeListener() {
+	if q.listen != nil {
+		q.listen.Close()
+	}
 }
 
 // Start works jobs with h until Stop.
@@ -144,7 +178,10 @@ func (q *Queue) Start(ctx context.Context, h Handlers) error {
 }
 
 // Stop lets running jobs finish (until ctx ends) and stops.
-func (q *Queue) Stop(ctx context.Context) error { return q.client.Stop(ctx) }
+func (q *Queue) Stop(ctx context.Context) error {
+	defer q.closeListener()
+	return q.client.Stop(ctx)
+}
 
 // EnqueueCardRequestEmail queues a request's email inside tx.
 func (q *Queue) EnqueueCardRequestEmail(ctx context.Context, tx *db.Tx, requestID int, sealedToken string) error {

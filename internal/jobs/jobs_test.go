@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"cardfile/internal/db"
 	"cardfile/internal/db/dbtest"
 	"cardfile/internal/jobs"
 
@@ -71,5 +72,54 @@ func TestGatewayDeletionRunsUntilItSucceeds(t *testing.T) {
 	defer r.mu.Unlock()
 	if len(r.deleted) != 1 {
 		t.Fatalf("deleted %d times", len(r.deleted))
+	}
+}
+
+// deliveries records the emails the queue hands out.
+type deliveries struct {
+	recorder
+	got chan int
+}
+
+func (d *deliveries) Deliver(_ context.Context, id int, _ string, _ bool) error { d.got <- id; return nil }
+
+// On PostgreSQL River listens for inserts: a job inserted in a transaction
+// is worked on commit, not at the next poll (here, an hour away).
+func TestJobsArePickedUpOnInsertOnPostgres(t *testing.T) {
+	if !dbtest.Postgres() {
+		t.Skip("SQLite has no LISTEN: River polls there")
+	}
+	url := dbtest.URL(t)
+	d, err := db.Open(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if err := d.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	q, err := jobs.New(context.Background(), d, jobs.Options{PollInterval: time.Hour, ListenURL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &deliveries{got: make(chan int, 1)}
+	if err := q.Start(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = q.Stop(context.Background()) })
+	// River's producers do one fetch as they start; the insert comes after it.
+	time.Sleep(500 * time.Millisecond)
+	if err := d.Tx(context.Background(), func(tx *db.Tx) error {
+		return q.EnqueueCardRequestEmail(context.Background(), tx, 42, "v1:sealed")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case id := <-r.got:
+		if id != 42 {
+			t.Fatalf("delivered request %d, want 42", id)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the job was not picked up on insert (the next poll is an hour away)")
 	}
 }
