@@ -82,6 +82,16 @@ func startServe(t *testing.T, dir string, env ...string) *process {
 
 func (p *process) call(t *testing.T, token, query string, vars map[string]any) map[string]any {
 	t.Helper()
+	out := p.post(t, token, query, vars)
+	if out["errors"] != nil {
+		t.Fatalf("%s: %v", query, out["errors"])
+	}
+	return out["data"].(map[string]any)
+}
+
+// post sends one GraphQL request and returns the whole answer, errors and all.
+func (p *process) post(t *testing.T, token, query string, vars map[string]any) map[string]any {
+	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req, _ := http.NewRequest(http.MethodPost, "http://"+p.addr+"/query", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -97,10 +107,7 @@ func (p *process) call(t *testing.T, token, query string, vars map[string]any) m
 	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
 		t.Fatal(err)
 	}
-	if out["errors"] != nil {
-		t.Fatalf("%s: %v", query, out["errors"])
-	}
-	return out["data"].(map[string]any)
+	return out
 }
 
 func (p *process) login(t *testing.T) string {
@@ -199,6 +206,42 @@ func TestEventsCrossProcesses(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("replica B never delivered the change made on replica A; B's log:\n%s", b.stderr.String())
 		}
+	}
+}
+
+// The public link limit (30 a minute per IP) holds across replicas: 35 calls
+// to each of two answer 30 in all, the rest RATE_LIMITED.
+func TestPublicLinkLimitHoldsAcrossReplicas(t *testing.T) {
+	if !dbtest.Postgres() {
+		t.Skip("replicas share PostgreSQL; the SQLite default is one process")
+	}
+	env := databaseEnv(t)
+	a := startServe(t, t.TempDir(), env...)
+	b := startServe(t, t.TempDir(), env...)
+	start := time.Now()
+	answered, limited := 0, 0
+	for i := range 35 {
+		for _, p := range []*process{a, b} {
+			out := p.post(t, "", `query($t: String!) { cardRequestForm(token: $t) { companyName } }`,
+				map[string]any{"t": fmt.Sprintf("no-such-link-%d", i)})
+			errs, _ := out["errors"].([]any)
+			if len(errs) != 1 {
+				t.Fatalf("want one error, got %v", out)
+			}
+			switch code := errs[0].(map[string]any)["extensions"].(map[string]any)["code"]; code {
+			case "LINK_UNAVAILABLE":
+				answered++
+			case "RATE_LIMITED":
+				limited++
+			default:
+				t.Fatalf("unexpected code %v: %v", code, out)
+			}
+		}
+	}
+	// The bucket refills at half a call a second.
+	refill := int(time.Since(start).Seconds() / 2)
+	if answered < 30 || answered > 30+refill || answered+limited != 70 {
+		t.Fatalf("two replicas answered %d of 70 calls (%d limited); want 30 (+%d refilled)", answered, limited, refill)
 	}
 }
 

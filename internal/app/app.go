@@ -112,10 +112,17 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	if a.Jobs, err = jobs.New(ctx, a.DB, o.Jobs); err != nil {
 		return nil, err
 	}
+	if o.Auth.Logins, err = ratelimit.For(ctx, a.DB, "login", o.Auth.LoginRate(), o.Auth.LoginRate()); err != nil {
+		return nil, err
+	}
+	publicLimit, err := ratelimit.For(ctx, a.DB, "card_request_form", o.PublicPerMinute, o.PublicPerMinute)
+	if err != nil {
+		return nil, err
+	}
 	a.Auth = auth.New(a.DB, o.Auth, o.Now)
 	a.Cards = cards.New(a.DB, a.Gateway, a.Sealer, a.Events, a.Jobs, o.Log, o.Now)
 	a.Requests = requests.New(a.DB, a.Cards, a.Gateway, a.Events, a.Jobs, a.Mailer, a.Sealer,
-		ratelimit.New(o.PublicPerMinute, o.PublicPerMinute), o.Log, o.Now,
+		publicLimit, o.Log, o.Now,
 		requests.Config{PublicURL: o.PublicURL, LinkTTL: o.LinkTTL})
 	a.Payments = payments.New(a.DB, a.Cards, a.Gateway, a.Sealer, o.Log, o.Now)
 	if err := a.Jobs.Start(context.WithoutCancel(ctx), jobHandlers{a.Requests, a.Cards, a.Auth}); err != nil {

@@ -43,7 +43,14 @@ type Config struct {
 	// LoginsPerMinute limits sign-in attempts per client IP (30 when zero), so
 	// nobody can lock out accounts wholesale or guess passwords quickly.
 	LoginsPerMinute int
+	// Logins counts sign-in attempts per IP; nil counts them in this
+	// process. Replicas share one (ratelimit.For) so together they allow
+	// what one allows.
+	Logins ratelimit.Limiter
 }
+
+// LoginRate is the sign-in attempts allowed per IP and minute.
+func (c Config) LoginRate() int { return cmp.Or(c.LoginsPerMinute, 30) }
 
 // DefaultConfig returns the production limits: 15 min idle, 12 h absolute, 10 failures, 30 min lockout.
 func DefaultConfig() Config {
@@ -63,7 +70,7 @@ type Service struct {
 	// dummyHash is compared against for unknown emails so that the
 	// answer takes as long as for a known one.
 	dummyHash []byte
-	logins    *ratelimit.PerKey
+	logins    ratelimit.Limiter
 }
 
 // New returns a Service on client; a nil now means time.Now.
@@ -78,8 +85,11 @@ func New(d *db.DB, cfg Config, now func() time.Time) *Service {
 	if err != nil {
 		panic(fmt.Sprintf("auth: bcrypt cost %d: %v", cfg.BcryptCost, err))
 	}
-	perMinute := cmp.Or(cfg.LoginsPerMinute, 30)
-	return &Service{db: d, cfg: cfg, now: now, dummyHash: dummy, logins: ratelimit.New(perMinute, perMinute)}
+	logins := cfg.Logins
+	if logins == nil {
+		logins = ratelimit.New(cfg.LoginRate(), cfg.LoginRate())
+	}
+	return &Service{db: d, cfg: cfg, now: now, dummyHash: dummy, logins: logins}
 }
 
 // Client-visible messages; each is the only answer for its whole class of failure.
@@ -114,7 +124,9 @@ type LoginResult struct {
 
 // Login checks email and password and opens a session for originIP.
 func (s *Service) Login(ctx context.Context, email, password, originIP string) (LoginResult, error) {
-	if !s.logins.Allow(originIP) {
+	if ok, err := s.logins.Allow(ctx, originIP); err != nil {
+		return LoginResult{}, err
+	} else if !ok {
 		return LoginResult{}, apperr.New(apperr.RateLimited, "too many sign-in attempts from here; wait a minute and try again")
 	}
 	email = normalizeEmail(email)

@@ -81,7 +81,10 @@ type deliveries struct {
 	got chan int
 }
 
-func (d *deliveries) Deliver(_ context.Context, id int, _ string, _ bool) error { d.got <- id; return nil }
+func (d *deliveries) Deliver(_ context.Context, id int, _ string, _ bool) error {
+	d.got <- id
+	return nil
+}
 
 // On PostgreSQL River listens for inserts: a job inserted in a transaction
 // is worked on commit, not at the next poll (here, an hour away).

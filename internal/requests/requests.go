@@ -60,7 +60,7 @@ type Service struct {
 	jobs    Enqueuer
 	mailer  mail.Mailer
 	sealer  *sealer.Sealer
-	limiter *ratelimit.PerKey
+	limiter ratelimit.Limiter
 	log     *slog.Logger
 	now     func() time.Time
 	cfg     Config
@@ -68,7 +68,7 @@ type Service struct {
 
 // New returns a Service. now may be nil (time.Now).
 func New(d *db.DB, c *cards.Service, gw gateway.Gateway, b events.Broker, jobs Enqueuer, m mail.Mailer, s *sealer.Sealer,
-	limiter *ratelimit.PerKey, log *slog.Logger, now func() time.Time, cfg Config) *Service {
+	limiter ratelimit.Limiter, log *slog.Logger, now func() time.Time, cfg Config) *Service {
 	if now == nil {
 		now = time.Now
 	}
@@ -385,7 +385,12 @@ func (s *Service) form(req *ent.CardRequest, cust *ent.Customer) *Form {
 }
 
 func (s *Service) limit(ctx context.Context) error {
-	if s.limiter != nil && !s.limiter.Allow(viewer.Origin(ctx)) {
+	if s.limiter == nil {
+		return nil
+	}
+	if ok, err := s.limiter.Allow(ctx, viewer.Origin(ctx)); err != nil {
+		return err
+	} else if !ok {
 		return apperr.New(apperr.RateLimited, "too many attempts; wait a minute and try again")
 	}
 	return nil
