@@ -200,6 +200,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			payment.FieldDeclineCode:          {Type: field.TypeString, Column: payment.FieldDeclineCode},
 			payment.FieldDeclineMessage:       {Type: field.TypeString, Column: payment.FieldDeclineMessage},
 			payment.FieldSavedCard:            {Type: field.TypeBool, Column: payment.FieldSavedCard},
+			payment.FieldResolvedAt:           {Type: field.TypeTime, Column: payment.FieldResolvedAt},
 			payment.FieldCreatedByID:          {Type: field.TypeInt, Column: payment.FieldCreatedByID},
 		},
 	}
@@ -1447,6 +1448,11 @@ func (f *PaymentFilter) WhereDeclineMessage(p entql.StringP) {
 // WhereSavedCard applies the entql bool predicate on the saved_card field.
 func (f *PaymentFilter) WhereSavedCard(p entql.BoolP) {
 	f.Where(p.Field(payment.FieldSavedCard))
+}
+
+// WhereResolvedAt applies the entql time.Time predicate on the resolved_at field.
+func (f *PaymentFilter) WhereResolvedAt(p entql.TimeP) {
+	f.Where(p.Field(payment.FieldResolvedAt))
 }
 
 // WhereCreatedByID applies the entql int predicate on the created_by_id field.

@@ -1113,6 +1113,11 @@ func (_q *PaymentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, payment.FieldSavedCard)
 				fieldSeen[payment.FieldSavedCard] = struct{}{}
 			}
+		case "resolvedAt":
+			if _, ok := fieldSeen[payment.FieldResolvedAt]; !ok {
+				selectedFields = append(selectedFields, payment.FieldResolvedAt)
+				fieldSeen[payment.FieldResolvedAt] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:

@@ -6761,6 +6761,7 @@ type PaymentMutation struct {
 	decline_code           *string
 	decline_message        *string
 	saved_card             *bool
+	resolved_at            *time.Time
 	clearedFields          map[string]struct{}
 	company                *int
 	clearedcompany         bool
@@ -7808,6 +7809,55 @@ func (m *PaymentMutation) ResetSavedCard() {
 	m.saved_card = nil
 }
 
+// SetResolvedAt sets the "resolved_at" field.
+func (m *PaymentMutation) SetResolvedAt(t time.Time) {
+	m.resolved_at = &t
+}
+
+// ResolvedAt returns the value of the "resolved_at" field in the mutation.
+func (m *PaymentMutation) ResolvedAt() (r time.Time, exists bool) {
+	v := m.resolved_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResolvedAt returns the old "resolved_at" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldResolvedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResolvedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResolvedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResolvedAt: %w", err)
+	}
+	return oldValue.ResolvedAt, nil
+}
+
+// ClearResolvedAt clears the value of the "resolved_at" field.
+func (m *PaymentMutation) ClearResolvedAt() {
+	m.resolved_at = nil
+	m.clearedFields[payment.FieldResolvedAt] = struct{}{}
+}
+
+// ResolvedAtCleared returns if the "resolved_at" field was cleared in this mutation.
+func (m *PaymentMutation) ResolvedAtCleared() bool {
+	_, ok := m.clearedFields[payment.FieldResolvedAt]
+	return ok
+}
+
+// ResetResolvedAt resets all changes to the "resolved_at" field.
+func (m *PaymentMutation) ResetResolvedAt() {
+	m.resolved_at = nil
+	delete(m.clearedFields, payment.FieldResolvedAt)
+}
+
 // SetCreatedByID sets the "created_by_id" field.
 func (m *PaymentMutation) SetCreatedByID(i int) {
 	m.created_by = &i
@@ -7999,7 +8049,7 @@ func (m *PaymentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *PaymentMutation) Fields() []string {
-	fields := make([]string, 0, 22)
+	fields := make([]string, 0, 23)
 	if m.company != nil {
 		fields = append(fields, payment.FieldCompanyID)
 	}
@@ -8063,6 +8113,9 @@ func (m *PaymentMutation) Fields() []string {
 	if m.saved_card != nil {
 		fields = append(fields, payment.FieldSavedCard)
 	}
+	if m.resolved_at != nil {
+		fields = append(fields, payment.FieldResolvedAt)
+	}
 	if m.created_by != nil {
 		fields = append(fields, payment.FieldCreatedByID)
 	}
@@ -8116,6 +8169,8 @@ func (m *PaymentMutation) Field(name string) (ent.Value, bool) {
 		return m.DeclineMessage()
 	case payment.FieldSavedCard:
 		return m.SavedCard()
+	case payment.FieldResolvedAt:
+		return m.ResolvedAt()
 	case payment.FieldCreatedByID:
 		return m.CreatedByID()
 	}
@@ -8169,6 +8224,8 @@ func (m *PaymentMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldDeclineMessage(ctx)
 	case payment.FieldSavedCard:
 		return m.OldSavedCard(ctx)
+	case payment.FieldResolvedAt:
+		return m.OldResolvedAt(ctx)
 	case payment.FieldCreatedByID:
 		return m.OldCreatedByID(ctx)
 	}
@@ -8327,6 +8384,13 @@ func (m *PaymentMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetSavedCard(v)
 		return nil
+	case payment.FieldResolvedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResolvedAt(v)
+		return nil
 	case payment.FieldCreatedByID:
 		v, ok := value.(int)
 		if !ok {
@@ -8430,6 +8494,9 @@ func (m *PaymentMutation) ClearedFields() []string {
 	if m.FieldCleared(payment.FieldDeclineMessage) {
 		fields = append(fields, payment.FieldDeclineMessage)
 	}
+	if m.FieldCleared(payment.FieldResolvedAt) {
+		fields = append(fields, payment.FieldResolvedAt)
+	}
 	if m.FieldCleared(payment.FieldCreatedByID) {
 		fields = append(fields, payment.FieldCreatedByID)
 	}
@@ -8473,6 +8540,9 @@ func (m *PaymentMutation) ClearField(name string) error {
 		return nil
 	case payment.FieldDeclineMessage:
 		m.ClearDeclineMessage()
+		return nil
+	case payment.FieldResolvedAt:
+		m.ClearResolvedAt()
 		return nil
 	case payment.FieldCreatedByID:
 		m.ClearCreatedByID()
@@ -8547,6 +8617,9 @@ func (m *PaymentMutation) ResetField(name string) error {
 		return nil
 	case payment.FieldSavedCard:
 		m.ResetSavedCard()
+		return nil
+	case payment.FieldResolvedAt:
+		m.ResetResolvedAt()
 		return nil
 	case payment.FieldCreatedByID:
 		m.ResetCreatedByID()

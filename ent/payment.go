@@ -63,6 +63,8 @@ type Payment struct {
 	DeclineMessage string `json:"decline_message,omitempty"`
 	// Whether a new card was saved for future payments.
 	SavedCard bool `json:"saved_card,omitempty"`
+	// When a PENDING or UNKNOWN payment was settled from the gateway's own record (the reconciler).
+	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
 	// CreatedByID holds the value of the "created_by_id" field.
 	CreatedByID *int `json:"created_by_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -145,7 +147,7 @@ func (*Payment) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case payment.FieldCardBrand, payment.FieldCardLast4, payment.FieldCurrency, payment.FieldStatus, payment.FieldScreen, payment.FieldReference, payment.FieldIdempotencyKey, payment.FieldGatewayTransactionID, payment.FieldAuthCode, payment.FieldDeclineCode, payment.FieldDeclineMessage:
 			values[i] = new(sql.NullString)
-		case payment.FieldCreatedAt, payment.FieldUpdatedAt:
+		case payment.FieldCreatedAt, payment.FieldUpdatedAt, payment.FieldResolvedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -295,6 +297,13 @@ func (_m *Payment) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.SavedCard = value.Bool
 			}
+		case payment.FieldResolvedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field resolved_at", values[i])
+			} else if value.Valid {
+				_m.ResolvedAt = new(time.Time)
+				*_m.ResolvedAt = value.Time
+			}
 		case payment.FieldCreatedByID:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field created_by_id", values[i])
@@ -421,6 +430,11 @@ func (_m *Payment) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("saved_card=")
 	builder.WriteString(fmt.Sprintf("%v", _m.SavedCard))
+	builder.WriteString(", ")
+	if v := _m.ResolvedAt; v != nil {
+		builder.WriteString("resolved_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteString(", ")
 	if v := _m.CreatedByID; v != nil {
 		builder.WriteString("created_by_id=")

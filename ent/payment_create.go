@@ -262,6 +262,20 @@ func (_c *PaymentCreate) SetNillableSavedCard(v *bool) *PaymentCreate {
 	return _c
 }
 
+// SetResolvedAt sets the "resolved_at" field.
+func (_c *PaymentCreate) SetResolvedAt(v time.Time) *PaymentCreate {
+	_c.mutation.SetResolvedAt(v)
+	return _c
+}
+
+// SetNillableResolvedAt sets the "resolved_at" field if the given value is not nil.
+func (_c *PaymentCreate) SetNillableResolvedAt(v *time.Time) *PaymentCreate {
+	if v != nil {
+		_c.SetResolvedAt(*v)
+	}
+	return _c
+}
+
 // SetCreatedByID sets the "created_by_id" field.
 func (_c *PaymentCreate) SetCreatedByID(v int) *PaymentCreate {
 	_c.mutation.SetCreatedByID(v)
@@ -533,6 +547,10 @@ func (_c *PaymentCreate) createSpec() (*Payment, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.SavedCard(); ok {
 		_spec.SetField(payment.FieldSavedCard, field.TypeBool, value)
 		_node.SavedCard = value
+	}
+	if value, ok := _c.mutation.ResolvedAt(); ok {
+		_spec.SetField(payment.FieldResolvedAt, field.TypeTime, value)
+		_node.ResolvedAt = &value
 	}
 	if nodes := _c.mutation.CompanyIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{

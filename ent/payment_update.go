@@ -257,6 +257,26 @@ func (_u *PaymentUpdate) SetNillableSavedCard(v *bool) *PaymentUpdate {
 	return _u
 }
 
+// SetResolvedAt sets the "resolved_at" field.
+func (_u *PaymentUpdate) SetResolvedAt(v time.Time) *PaymentUpdate {
+	_u.mutation.SetResolvedAt(v)
+	return _u
+}
+
+// SetNillableResolvedAt sets the "resolved_at" field if the given value is not nil.
+func (_u *PaymentUpdate) SetNillableResolvedAt(v *time.Time) *PaymentUpdate {
+	if v != nil {
+		_u.SetResolvedAt(*v)
+	}
+	return _u
+}
+
+// ClearResolvedAt clears the value of the "resolved_at" field.
+func (_u *PaymentUpdate) ClearResolvedAt() *PaymentUpdate {
+	_u.mutation.ClearResolvedAt()
+	return _u
+}
+
 // SetCreditCard sets the "credit_card" edge to the CreditCard entity.
 func (_u *PaymentUpdate) SetCreditCard(v *CreditCard) *PaymentUpdate {
 	return _u.SetCreditCardID(v.ID)
@@ -405,6 +425,12 @@ func (_u *PaymentUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.SavedCard(); ok {
 		_spec.SetField(payment.FieldSavedCard, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.ResolvedAt(); ok {
+		_spec.SetField(payment.FieldResolvedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ResolvedAtCleared() {
+		_spec.ClearField(payment.FieldResolvedAt, field.TypeTime)
 	}
 	if _u.mutation.CreditCardCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -683,6 +709,26 @@ func (_u *PaymentUpdateOne) SetNillableSavedCard(v *bool) *PaymentUpdateOne {
 	return _u
 }
 
+// SetResolvedAt sets the "resolved_at" field.
+func (_u *PaymentUpdateOne) SetResolvedAt(v time.Time) *PaymentUpdateOne {
+	_u.mutation.SetResolvedAt(v)
+	return _u
+}
+
+// SetNillableResolvedAt sets the "resolved_at" field if the given value is not nil.
+func (_u *PaymentUpdateOne) SetNillableResolvedAt(v *time.Time) *PaymentUpdateOne {
+	if v != nil {
+		_u.SetResolvedAt(*v)
+	}
+	return _u
+}
+
+// ClearResolvedAt clears the value of the "resolved_at" field.
+func (_u *PaymentUpdateOne) ClearResolvedAt() *PaymentUpdateOne {
+	_u.mutation.ClearResolvedAt()
+	return _u
+}
+
 // SetCreditCard sets the "credit_card" edge to the CreditCard entity.
 func (_u *PaymentUpdateOne) SetCreditCard(v *CreditCard) *PaymentUpdateOne {
 	return _u.SetCreditCardID(v.ID)
@@ -861,6 +907,12 @@ func (_u *PaymentUpdateOne) sqlSave(ctx context.Context) (_node *Payment, err er
 	}
 	if value, ok := _u.mutation.SavedCard(); ok {
 		_spec.SetField(payment.FieldSavedCard, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.ResolvedAt(); ok {
+		_spec.SetField(payment.FieldResolvedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ResolvedAtCleared() {
+		_spec.ClearField(payment.FieldResolvedAt, field.TypeTime)
 	}
 	if _u.mutation.CreditCardCleared() {
 		edge := &sqlgraph.EdgeSpec{

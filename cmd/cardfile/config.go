@@ -26,6 +26,9 @@ type config struct {
 	Clearent       clearent.Config
 	MailFrom       string
 	ShutdownGrace  time.Duration
+	// ReconcileAfter and ReconcileInterval tune the payment reconciler.
+	ReconcileAfter    time.Duration
+	ReconcileInterval time.Duration
 }
 
 func loadConfig() config {
@@ -52,8 +55,10 @@ func loadConfig() config {
 			APIKey:    os.Getenv("CARDFILE_CLEARENT_API_KEY"),
 			PublicKey: os.Getenv("CARDFILE_CLEARENT_PUBLIC_KEY"),
 		},
-		MailFrom:      env("CARDFILE_MAIL_FROM", "cardfile <no-reply@localhost>"),
-		ShutdownGrace: 10 * time.Second,
+		MailFrom:          env("CARDFILE_MAIL_FROM", "cardfile <no-reply@localhost>"),
+		ShutdownGrace:     10 * time.Second,
+		ReconcileAfter:    duration("CARDFILE_RECONCILE_AFTER"),
+		ReconcileInterval: duration("CARDFILE_RECONCILE_INTERVAL"),
 	}
 }
 

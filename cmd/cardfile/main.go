@@ -19,6 +19,7 @@ import (
 	"cardfile/internal/app"
 	"cardfile/internal/auth"
 	"cardfile/internal/db"
+	"cardfile/internal/jobs"
 	"cardfile/internal/sealer"
 	"cardfile/internal/server"
 )
@@ -100,6 +101,9 @@ func open(ctx context.Context, cfg config, log *slog.Logger) (*app.App, error) {
 		Auth:        auth.Config{TrustProxy: cfg.TrustProxy},
 		Clearent:    cfg.Clearent,
 		MailFrom:    cfg.MailFrom,
+		// Unsettled payments: how old before the gateway is asked, how often.
+		ReconcileAfter: cfg.ReconcileAfter,
+		Jobs:           jobs.Options{ReconcileInterval: cfg.ReconcileInterval},
 	})
 }
 

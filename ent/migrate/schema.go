@@ -372,6 +372,7 @@ var (
 		{Name: "decline_code", Type: field.TypeString, Nullable: true},
 		{Name: "decline_message", Type: field.TypeString, Nullable: true},
 		{Name: "saved_card", Type: field.TypeBool, Default: false},
+		{Name: "resolved_at", Type: field.TypeTime, Nullable: true},
 		{Name: "customer_id", Type: field.TypeInt},
 		{Name: "company_id", Type: field.TypeInt},
 		{Name: "credit_card_id", Type: field.TypeInt, Nullable: true},
@@ -385,25 +386,25 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "payments_customers_payments",
-				Columns:    []*schema.Column{PaymentsColumns[19]},
+				Columns:    []*schema.Column{PaymentsColumns[20]},
 				RefColumns: []*schema.Column{CustomersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "payments_companies_company",
-				Columns:    []*schema.Column{PaymentsColumns[20]},
+				Columns:    []*schema.Column{PaymentsColumns[21]},
 				RefColumns: []*schema.Column{CompaniesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "payments_credit_cards_credit_card",
-				Columns:    []*schema.Column{PaymentsColumns[21]},
+				Columns:    []*schema.Column{PaymentsColumns[22]},
 				RefColumns: []*schema.Column{CreditCardsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "payments_staffs_created_by",
-				Columns:    []*schema.Column{PaymentsColumns[22]},
+				Columns:    []*schema.Column{PaymentsColumns[23]},
 				RefColumns: []*schema.Column{StaffsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -412,17 +413,17 @@ var (
 			{
 				Name:    "payment_company_id",
 				Unique:  false,
-				Columns: []*schema.Column{PaymentsColumns[20]},
+				Columns: []*schema.Column{PaymentsColumns[21]},
 			},
 			{
 				Name:    "payment_company_id_idempotency_key",
 				Unique:  true,
-				Columns: []*schema.Column{PaymentsColumns[20], PaymentsColumns[12]},
+				Columns: []*schema.Column{PaymentsColumns[21], PaymentsColumns[12]},
 			},
 			{
 				Name:    "payment_customer_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{PaymentsColumns[19], PaymentsColumns[1]},
+				Columns: []*schema.Column{PaymentsColumns[20], PaymentsColumns[1]},
 			},
 		},
 	}

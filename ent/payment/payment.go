@@ -60,6 +60,8 @@ const (
 	FieldDeclineMessage = "decline_message"
 	// FieldSavedCard holds the string denoting the saved_card field in the database.
 	FieldSavedCard = "saved_card"
+	// FieldResolvedAt holds the string denoting the resolved_at field in the database.
+	FieldResolvedAt = "resolved_at"
 	// FieldCreatedByID holds the string denoting the created_by_id field in the database.
 	FieldCreatedByID = "created_by_id"
 	// EdgeCompany holds the string denoting the company edge name in mutations.
@@ -126,6 +128,7 @@ var Columns = []string{
 	FieldDeclineCode,
 	FieldDeclineMessage,
 	FieldSavedCard,
+	FieldResolvedAt,
 	FieldCreatedByID,
 }
 
@@ -326,6 +329,11 @@ func ByDeclineMessage(opts ...sql.OrderTermOption) OrderOption {
 // BySavedCard orders the results by the saved_card field.
 func BySavedCard(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldSavedCard, opts...).ToFunc()
+}
+
+// ByResolvedAt orders the results by the resolved_at field.
+func ByResolvedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldResolvedAt, opts...).ToFunc()
 }
 
 // ByCreatedByID orders the results by the created_by_id field.

@@ -41,6 +41,8 @@ func (Payment) Fields() []ent.Field {
 		field.String("decline_code").Optional().Annotations(noFilter).Comment("Why it was declined or failed, as a code."),
 		field.String("decline_message").Optional().Annotations(noFilter).Comment("Why it was declined or failed, in the processor's words."),
 		field.Bool("saved_card").Default(false).Annotations(noFilter).Comment("Whether a new card was saved for future payments."),
+		field.Time("resolved_at").Optional().Nillable().Annotations(noFilter).
+			Comment("When a PENDING or UNKNOWN payment was settled from the gateway's own record (the reconciler)."),
 		field.Int("created_by_id").Optional().Nillable().Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }

@@ -254,6 +254,7 @@ type ComplexityRoot struct {
 		GatewayTransactionID func(childComplexity int) int
 		ID                   func(childComplexity int) int
 		Reference            func(childComplexity int) int
+		ResolvedAt           func(childComplexity int) int
 		SavedCard            func(childComplexity int) int
 		Screen               func(childComplexity int) int
 		Status               func(childComplexity int) int
@@ -1303,6 +1304,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Payment.Reference(childComplexity), true
+	case "Payment.resolvedAt":
+		if e.ComplexityRoot.Payment.ResolvedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.ResolvedAt(childComplexity), true
 	case "Payment.savedCard":
 		if e.ComplexityRoot.Payment.SavedCard == nil {
 			break
@@ -2769,6 +2776,10 @@ type Payment implements Node {
   """
   savedCard: Boolean!
   """
+  When a PENDING or UNKNOWN payment was settled from the gateway's own record (the reconciler).
+  """
+  resolvedAt: Time
+  """
   The paying customer.
   """
   customer: Customer!
@@ -3342,6 +3353,8 @@ func (ec *executionContext) childFields_Payment(ctx context.Context, field graph
 		return ec.fieldContext_Payment_declineMessage(ctx, field)
 	case "savedCard":
 		return ec.fieldContext_Payment_savedCard(ctx, field)
+	case "resolvedAt":
+		return ec.fieldContext_Payment_resolvedAt(ctx, field)
 	case "customer":
 		return ec.fieldContext_Payment_customer(ctx, field)
 	case "creditCard":
@@ -7723,6 +7736,29 @@ func (ec *executionContext) _Payment_savedCard(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Payment_savedCard(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Payment", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Payment_resolvedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_resolvedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResolvedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_resolvedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Payment_customer(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
@@ -13021,6 +13057,11 @@ func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, 
 		case "savedCard":
 			out.Values[i] = ec._Payment_savedCard(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resolvedAt":
+			out.Values[i] = ec._Payment_resolvedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "customer":

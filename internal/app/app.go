@@ -56,6 +56,9 @@ type Options struct {
 	Jobs jobs.Options
 	// LinkTTL is how long card-request links work (8 hours when zero).
 	LinkTTL time.Duration
+	// ReconcileAfter is how old a PENDING or UNKNOWN payment must be before
+	// the reconciler asks the gateway about it (payments.DefaultReconcileAfter when zero).
+	ReconcileAfter time.Duration
 	// PublicPerMinute limits the public card-form calls per IP (30 when zero).
 	PublicPerMinute int
 }
@@ -124,8 +127,8 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	a.Requests = requests.New(a.DB, a.Cards, a.Gateway, a.Events, a.Jobs, a.Mailer, a.Sealer,
 		publicLimit, o.Log, o.Now,
 		requests.Config{PublicURL: o.PublicURL, LinkTTL: o.LinkTTL})
-	a.Payments = payments.New(a.DB, a.Cards, a.Gateway, a.Sealer, o.Log, o.Now)
-	if err := a.Jobs.Start(context.WithoutCancel(ctx), jobHandlers{a.Requests, a.Cards, a.Auth}); err != nil {
+	a.Payments = payments.New(a.DB, a.Cards, a.Gateway, a.Sealer, a.Events, o.Log, o.Now, o.ReconcileAfter)
+	if err := a.Jobs.Start(context.WithoutCancel(ctx), jobHandlers{a.Requests, a.Cards, a.Auth, a.Payments}); err != nil {
 		return nil, fmt.Errorf("starting the job queue: %w", err)
 	}
 	a.closers = append(a.closers, func() error {
@@ -275,8 +278,13 @@ func channelFor(databaseURL string) string {
 // expiry, retried gateway deletions, and purging dead sessions.
 type jobHandlers struct {
 	*requests.Service
-	cards *cards.Service
-	auth  *auth.Service
+	cards    *cards.Service
+	auth     *auth.Service
+	payments *payments.Service
+}
+
+func (h jobHandlers) ReconcilePayments(ctx context.Context) (int, error) {
+	return h.payments.Reconcile(ctx)
 }
 
 func (h jobHandlers) PurgeExpired(ctx context.Context) (int, error) { return h.auth.PurgeExpired(ctx) }

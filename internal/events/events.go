@@ -17,6 +17,8 @@ type Topic string
 const (
 	Cards    Topic = "cards"
 	Requests Topic = "requests"
+	// Payments: a payment was settled; its kind is the payment's status.
+	Payments Topic = "payments"
 )
 
 // Kind is what happened: for cards one of the constants below, for card

@@ -38,6 +38,11 @@ type Gateway interface {
 	// ErrOutcomeUnknown when it may have happened (a timeout after sending):
 	// such a charge must never be retried blindly.
 	Charge(ctx context.Context, req ChargeRequest) (ChargeResult, error)
+	// LookupCharge asks what became of the charge sent with idempotencyKey
+	// (ChargeRequest.IdempotencyKey): its result as Charge would have
+	// answered (a result, or a *DeclineError), ErrNotCharged when the gateway
+	// has no such charge, or ErrUnavailable when it cannot tell now.
+	LookupCharge(ctx context.Context, idempotencyKey string) (ChargeResult, error)
 }
 
 // ChargeRequest is one card payment.
@@ -70,6 +75,10 @@ var ErrUnavailable = errors.New("payment gateway unavailable")
 // ErrOutcomeUnknown means a charge was sent but no answer came back: it may
 // or may not have been taken.
 var ErrOutcomeUnknown = errors.New("payment gateway did not answer; the charge may or may not have been taken")
+
+// ErrNotCharged means the gateway has no record of a charge: it never
+// arrived, so nothing was taken.
+var ErrNotCharged = errors.New("the payment gateway has no such charge")
 
 // DeclineError is a refusal by the processor; Message is safe to show to staff.
 type DeclineError struct {

@@ -28,6 +28,7 @@ type Handlers interface {
 	ExpireOverdue(ctx context.Context) (int, error)
 	DeleteGatewayCard(ctx context.Context, sealedToken string) error
 	PurgeExpired(ctx context.Context) (int, error)
+	ReconcilePayments(ctx context.Context) (int, error)
 }
 
 // Options tune the queue; zero values are production defaults.
@@ -36,6 +37,9 @@ type Options struct {
 	PollInterval time.Duration
 	// ExpiryInterval is how often overdue card requests are expired (1 min).
 	ExpiryInterval time.Duration
+	// ReconcileInterval is how often unsettled payments are reconciled with
+	// the gateway (1 min); a pass also runs at start.
+	ReconcileInterval time.Duration
 	// RetryPolicy decides when failed jobs run again (River's exponential backoff).
 	RetryPolicy river.ClientRetryPolicy
 	// EmailAttempts is how often an email is tried before it counts as failed (10).
@@ -80,6 +84,13 @@ type PurgeSessions struct{}
 // Kind names the job.
 func (PurgeSessions) Kind() string { return "session_purge" }
 
+// ReconcilePayments settles payments left PENDING or UNKNOWN from the
+// gateway's own records.
+type ReconcilePayments struct{}
+
+// Kind names the job.
+func (ReconcilePayments) Kind() string { return "payment_reconcile" }
+
 // ExpireCardRequests marks overdue card requests EXPIRED.
 type ExpireCardRequests struct{}
 
@@ -93,6 +104,9 @@ func New(ctx context.Context, d *db.DB, o Options) (*Queue, error) {
 	}
 	if o.ExpiryInterval == 0 {
 		o.ExpiryInterval = time.Minute
+	}
+	if o.ReconcileInterval == 0 {
+		o.ReconcileInterval = time.Minute
 	}
 	if o.EmailAttempts == 0 {
 		o.EmailAttempts = 10
@@ -128,6 +142,7 @@ func New(ctx context.Context, d *db.DB, o Options) (*Queue, error) {
 	river.AddWorker(workers, &expiryWorker{q: q})
 	river.AddWorker(workers, &gatewayDeleteWorker{q: q})
 	river.AddWorker(workers, &sessionPurgeWorker{q: q})
+	river.AddWorker(workers, &reconcileWorker{q: q})
 	var err error
 	q.client, err = river.NewClient(driver, &river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
@@ -144,6 +159,10 @@ func New(ctx context.Context, d *db.DB, o Options) (*Queue, error) {
 		), river.NewPeriodicJob(
 			river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return PurgeSessions{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true},
+		), river.NewPeriodicJob(
+			river.PeriodicInterval(o.ReconcileInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return ReconcilePayments{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true},
 		)},
 	})
@@ -235,5 +254,15 @@ type sessionPurgeWorker struct {
 
 func (w *sessionPurgeWorker) Work(ctx context.Context, _ *river.Job[PurgeSessions]) error {
 	_, err := w.q.handlers.PurgeExpired(ctx)
+	return err
+}
+
+type reconcileWorker struct {
+	river.WorkerDefaults[ReconcilePayments]
+	q *Queue
+}
+
+func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcilePayments]) error {
+	_, err := w.q.handlers.ReconcilePayments(ctx)
 	return err
 }

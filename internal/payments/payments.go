@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"regexp"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"cardfile/internal/cards"
 	"cardfile/internal/db"
 	"cardfile/internal/eligibility"
+	"cardfile/internal/events"
 	"cardfile/internal/gateway"
 	"cardfile/internal/sealer"
 	"cardfile/internal/textguard"
@@ -33,18 +33,26 @@ type Service struct {
 	cards   *cards.Service
 	gateway gateway.Gateway
 	sealer  *sealer.Sealer
+	events  events.Broker
 	log     *slog.Logger
 	now     func() time.Time
 	// replayWait bounds how long a replay waits for its twin still charging.
 	replayWait time.Duration
+	// reconcileAfter is how old an unsettled payment must be to be reconciled.
+	reconcileAfter time.Duration
 }
 
-// New returns a Service. now may be nil (time.Now).
-func New(d *db.DB, c *cards.Service, gw gateway.Gateway, s *sealer.Sealer, log *slog.Logger, now func() time.Time) *Service {
+// New returns a Service. now may be nil (time.Now); reconcileAfter 0 means
+// DefaultReconcileAfter.
+func New(d *db.DB, c *cards.Service, gw gateway.Gateway, s *sealer.Sealer, pub events.Broker, log *slog.Logger, now func() time.Time, reconcileAfter time.Duration) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{db: d, cards: c, gateway: gw, sealer: s, log: log, now: now, replayWait: 30 * time.Second}
+	if reconcileAfter == 0 {
+		reconcileAfter = DefaultReconcileAfter
+	}
+	return &Service{db: d, cards: c, gateway: gw, sealer: s, events: pub, log: log, now: now,
+		replayWait: 30 * time.Second, reconcileAfter: reconcileAfter}
 }
 
 // ApplyInput is one card payment to apply: a saved card (CreditCardID) or a
@@ -183,7 +191,7 @@ func (s *Service) claim(ctx context.Context, in ApplyInput, cust *ent.Customer, 
 // charge takes the money and records what happened. From here on the
 // caller leaving does not stop the work: a charge must always be recorded.
 func (s *Service) charge(ctx context.Context, p *ent.Payment, in ApplyInput, cust *ent.Customer, card *ent.CreditCard) (*ent.Payment, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ChargeTimeout)
 	defer cancel()
 	var (
 		token   string
@@ -208,7 +216,7 @@ func (s *Service) charge(ctx context.Context, p *ent.Payment, in ApplyInput, cus
 		}
 		res, err = s.gateway.Charge(ctx, gateway.ChargeRequest{
 			CardToken: token, ExpMonth: exp[0], ExpYear: exp[1], AmountCents: p.AmountCents, Currency: p.Currency,
-			IdempotencyKey: fmt.Sprintf("cardfile:%d:%s", p.CompanyID, p.IdempotencyKey), Reference: p.Reference,
+			IdempotencyKey: chargeKey(p.CompanyID, p.IdempotencyKey), Reference: p.Reference,
 		})
 	}
 	p, err = s.record(ctx, p, newCard, res, err)
@@ -235,13 +243,18 @@ func (s *Service) record(ctx context.Context, p *ent.Payment, newCard *gateway.C
 		s.log.WarnContext(ctx, "card payment not approved", "payment_id", p.ID, "status", status, "err", chargeErr)
 	}
 	err := s.db.Tx(ctx, func(tx *db.Tx) (err error) {
-		u := tx.Payment.UpdateOneID(p.ID).SetStatus(status).
+		// Only a PENDING payment takes its charge's answer: one the
+		// reconciler settled already keeps the gateway's record.
+		u := tx.Payment.UpdateOneID(p.ID).Where(payment.StatusEQ(payment.StatusPENDING)).SetStatus(status).
 			SetGatewayTransactionID(res.TransactionID).SetAuthCode(res.AuthCode).
 			SetDeclineCode(code).SetDeclineMessage(message)
 		if newCard != nil {
 			u.SetCardBrand(newCard.Brand).SetCardLast4(newCard.Last4).SetCardExpMonth(newCard.ExpMonth).SetCardExpYear(newCard.ExpYear)
 		}
-		if p, err = u.Save(ctx); err != nil {
+		if p, err = u.Save(ctx); ent.IsNotFound(err) {
+			p, err = tx.Payment.Get(ctx, p.ID)
+			return err // settled meanwhile: nothing to record
+		} else if err != nil {
 			return err
 		}
 		outcome := auditevent.OutcomeSUCCESS

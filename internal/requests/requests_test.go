@@ -102,3 +102,5 @@ func (h handlers) DeleteGatewayCard(ctx context.Context, sealed string) error {
 }
 
 func (handlers) PurgeExpired(context.Context) (int, error) { return 0, nil }
+
+func (handlers) ReconcilePayments(context.Context) (int, error) { return 0, nil }

@@ -50,10 +50,11 @@ type link struct {
 }
 
 type payload struct {
-	PayloadType   flexString     `json:"payloadType"`
-	Transaction   *transaction   `json:"transaction"`
-	TokenResponse *tokenResponse `json:"tokenResponse"`
-	Error         *apiError      `json:"error"`
+	PayloadType   flexString      `json:"payloadType"`
+	Transaction   *transaction    `json:"transaction"`
+	Transactions  transactionList `json:"transactions"`
+	TokenResponse *tokenResponse  `json:"tokenResponse"`
+	Error         *apiError       `json:"error"`
 }
 
 // transaction holds the fields of Clearent's transaction object we use. The
@@ -111,6 +112,41 @@ func (s *flexString) UnmarshalJSON(b []byte) error {
 	default:
 		*s = flexString(b)
 	}
+	return nil
+}
+
+// transactionList is a transaction search's answer: an array of
+// transactions, one transaction object, or either under a "transaction" key
+// (Clearent documents the search's fields, not the list's wrapping).
+type transactionList []transaction
+
+func (l *transactionList) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0 || b[0] == 'n':
+		*l = nil
+		return nil
+	case b[0] == '[':
+		var ts []transaction
+		if err := json.Unmarshal(b, &ts); err != nil {
+			return err
+		}
+		*l = ts
+		return nil
+	case b[0] != '{':
+		return nil
+	}
+	var wrapped struct {
+		Transaction json.RawMessage `json:"transaction"`
+	}
+	if err := json.Unmarshal(b, &wrapped); err == nil && len(wrapped.Transaction) > 0 {
+		return l.UnmarshalJSON(wrapped.Transaction)
+	}
+	var t transaction
+	if err := json.Unmarshal(b, &t); err != nil {
+		return err
+	}
+	*l = transactionList{t}
 	return nil
 }
 

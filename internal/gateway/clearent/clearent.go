@@ -349,3 +349,48 @@ func (g *Gateway) Charge(ctx context.Context, req gateway.ChargeRequest) (gatewa
 	}
 	return gateway.ChargeResult{TransactionID: string(txn.ID), AuthCode: string(txn.AuthorizationCode)}, nil
 }
+
+// LookupCharge finds the sale Charge sent with idempotencyKey as its
+// order-id, through Clearent's transaction search (GET /rest/v2/transactions
+// with the order-id filter). An approved sale among the answers is the
+// charge; otherwise a declined one is its decline; none is ErrNotCharged.
+// Only sales count: a later void or refund of the same order is not the charge.
+func (g *Gateway) LookupCharge(ctx context.Context, idempotencyKey string) (gateway.ChargeResult, error) {
+	const op = "lookup charge"
+	key := clip(idempotencyKey, maxReferenceLen)
+	if key == "" {
+		return gateway.ChargeResult{}, fmt.Errorf("clearent: %s: %w: no order id", op, gateway.ErrNotCharged)
+	}
+	q := url.Values{"order-id": {key}, "type": {"SALE"}}
+	res, err := g.call(ctx, op, http.MethodGet, "/rest/v2/transactions?"+q.Encode(), nil, nil)
+	if err != nil {
+		return gateway.ChargeResult{}, fmt.Errorf("clearent: %s: %w: %w", op, gateway.ErrUnavailable, err)
+	}
+	switch {
+	case res.status == http.StatusNoContent || res.status == http.StatusNotFound:
+		return gateway.ChargeResult{}, fmt.Errorf("clearent: %s: %w", op, gateway.ErrNotCharged)
+	case res.status != http.StatusOK || !res.parsed:
+		return gateway.ChargeResult{}, fmt.Errorf("clearent: %s: %w: %s", op, gateway.ErrUnavailable, res.describe())
+	}
+	found := res.env.Payload.Transactions
+	if t := res.env.Payload.Transaction; t != nil {
+		found = append(found, *t)
+	}
+	var declined *transaction
+	for i := range found {
+		t := &found[i]
+		if string(t.Type) != "" && !strings.EqualFold(string(t.Type), "SALE") {
+			continue
+		}
+		if strings.EqualFold(string(t.Result), "APPROVED") && t.ID != "" {
+			return gateway.ChargeResult{TransactionID: string(t.ID), AuthCode: string(t.AuthorizationCode)}, nil
+		}
+		if declined == nil {
+			declined = t
+		}
+	}
+	if declined != nil {
+		return gateway.ChargeResult{}, (&response{env: envelope{Payload: payload{Transaction: declined}}}).decline()
+	}
+	return gateway.ChargeResult{}, fmt.Errorf("clearent: %s: %w", op, gateway.ErrNotCharged)
+}

@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -841,4 +842,80 @@ func TestBrand(t *testing.T) {
 			t.Errorf("brand(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// Transaction search answers for LookupCharge: the documented transaction
+// object's fields, wrapped as a list in each shape the client accepts.
+const (
+	searchApproved = `{"code":"200","status":"success","exchange-id":"ID-search-1","payload":{"payloadType":"transactions",
+		"transactions":{"transaction":[{"id":"118883986","type":"SALE","amount":"125.51","result":"APPROVED",
+		"authorization-code":"TAS632","order-id":"cardfile:1:pay-7f3a","display-message":"Transaction approved","csc":"999"}]}}}`
+	searchDeclinedThenApproved = `{"code":"200","status":"success","payload":{"transactions":[
+		{"id":"1","type":"SALE","result":"DECLINED","result-code":"051","display-message":"Declined by Issuer - Insufficient funds"},
+		{"id":"2","type":"SALE","result":"APPROVED","authorization-code":"AB12CD"}]}}`
+	searchDeclined = `{"code":"200","status":"success","payload":{"transactions":{"transaction":
+		{"id":"3","type":"SALE","result":"DECLINED","result-code":"005","display-message":"Card Suspended"}}}}`
+	searchVoidOnly = `{"code":"200","status":"success","payload":{"transactions":[{"id":"4","type":"VOID","result":"APPROVED"}]}}`
+	searchEmpty    = `{"code":"200","status":"success","payload":{"transactions":[]}}`
+)
+
+// LookupCharge searches transactions by the order-id Charge sent, and
+// reads the sale's outcome from the answer.
+func TestLookupChargeSearchesByOrderID(t *testing.T) {
+	tests := []struct {
+		name        string
+		status      int
+		response    string
+		want        gateway.ChargeResult
+		wantIs      error
+		wantDecline *gateway.DeclineError
+	}{
+		{"approved sale", http.StatusOK, searchApproved, gateway.ChargeResult{TransactionID: "118883986", AuthCode: "TAS632"}, nil, nil},
+		{"a decline then an approval", http.StatusOK, searchDeclinedThenApproved, gateway.ChargeResult{TransactionID: "2", AuthCode: "AB12CD"}, nil, nil},
+		{"declined sale", http.StatusOK, searchDeclined, gateway.ChargeResult{}, nil, &gateway.DeclineError{Code: "005", Message: "Card Suspended"}},
+		{"only a void", http.StatusOK, searchVoidOnly, gateway.ChargeResult{}, gateway.ErrNotCharged, nil},
+		{"no transactions", http.StatusOK, searchEmpty, gateway.ChargeResult{}, gateway.ErrNotCharged, nil},
+		{"204 no content", http.StatusNoContent, "", gateway.ChargeResult{}, gateway.ErrNotCharged, nil},
+		{"401 bad API key", http.StatusUnauthorized, unauthorized, gateway.ChargeResult{}, gateway.ErrUnavailable, nil},
+		{"500", http.StatusInternalServerError, serverError, gateway.ChargeResult{}, gateway.ErrUnavailable, nil},
+		{"200 not JSON", http.StatusOK, "<html>" + rawBodyMarker, gateway.ChargeResult{}, gateway.ErrUnavailable, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake(t, answer(tt.status, tt.response))
+			logs := &logBuffer{}
+			g := newGateway(t, f.URL, logs, nil)
+			res, err := g.LookupCharge(context.Background(), "cardfile:1:pay-7f3a")
+			if tt.wantIs == nil && tt.wantDecline == nil {
+				if err != nil || res != tt.want {
+					t.Fatalf("got %+v, %v; want %+v", res, err, tt.want)
+				}
+			} else {
+				checkErr(t, err, tt.wantIs, tt.wantDecline)
+			}
+			reqs := f.requests()
+			if len(reqs) != 1 {
+				t.Fatalf("%d requests, want 1", len(reqs))
+			}
+			r := reqs[0]
+			if r.Method != http.MethodGet || r.Path != "/rest/v2/transactions" || r.Header.Get("api-key") != testAPIKey {
+				t.Errorf("request %s %s api-key %q", r.Method, r.Path, r.Header.Get("api-key"))
+			}
+			if strings.Contains(logs.String(), rawBodyMarker) || strings.Contains(logs.String(), testAPIKey) {
+				t.Error("the log holds the body or the API key")
+			}
+		})
+	}
+	t.Run("query", func(t *testing.T) {
+		var query url.Values
+		f := newFake(t, func(w http.ResponseWriter, r *http.Request) {
+			query = r.URL.Query()
+			answer(http.StatusOK, searchEmpty)(w, r)
+		})
+		g := newGateway(t, f.URL, nil, nil)
+		_, _ = g.LookupCharge(context.Background(), "cardfile:7:"+strings.Repeat("k", 120))
+		if query.Get("order-id") != ("cardfile:7:" + strings.Repeat("k", 120))[:100] || query.Get("type") != "SALE" {
+			t.Errorf("query = %v", query)
+		}
+	})
 }

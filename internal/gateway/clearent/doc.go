@@ -42,6 +42,14 @@
 //     DELETE /rest/v2/tokens/{tokenId}. What a successful DELETE returns is
 //     not shown; the recurring-payments customer-token reference lists Not
 //     Found among a token's answers, so 2xx and 404 both count as deleted.
+//   - "Transactions › Search Transactions"
+//     (docs.xplorpay.com/api-references/payments/cards/transactions/transactions):
+//     GET /rest/v2/transactions with header api-key and optional query
+//     filters id, amount, type, status, last-four, authorization-code,
+//     invoice, order-id, display-message, start-date/end-date, page,
+//     page-size, level (terminal by default, "merchant" for all terminals);
+//     transactions stay searchable for 90 days; 204 No Content exists among
+//     its answers. LookupCharge filters by order-id and type SALE.
 //   - "Transaction API › HTTP Status Codes": 200 OK, 400 bad request, 401 no
 //     valid API key, 402 request failed (declines), 404 not found, 500+
 //     Clearent error. "Transaction Responses › Formats and Fields": the
@@ -85,6 +93,12 @@
 //     otherwise) and Reference as invoice, both cut to 100 characters, so a
 //     charge whose outcome is unknown can be found in Clearent's transaction
 //     search. The payments layer prevents double charges.
+//   - The search's list wrapping is not shown: LookupCharge accepts
+//     payload.transactions as an array, as an object whose "transaction" is
+//     an array or one object, and a lone payload.transaction. An approved
+//     SALE among them is the charge, else a declined one is its decline,
+//     else ErrNotCharged; the reconciler waits out its grace period (longer
+//     than a charge may take) before it believes "not charged".
 //   - Charge: a transport failure after the request was fully written, an
 //     unreadable 2xx answer, or HTTP 502/504 (a proxy gave up waiting for the
 //     gateway) is ErrOutcomeUnknown; other 5xx and failures before sending

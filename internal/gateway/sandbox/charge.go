@@ -18,6 +18,8 @@ import (
 //	…​.52  declined: do_not_honor "Do not honor"
 //	…​.77  taken, but the answer is lost: ErrOutcomeUnknown (a timeout after sending)
 //	…​.78  the gateway is down: ErrUnavailable (nothing taken)
+//	…​.79  taken, then no answer until the caller gives up (a hung
+//	       processor; tests kill the process meanwhile): ErrOutcomeUnknown
 //
 // Every other amount is approved.
 const (
@@ -25,6 +27,7 @@ const (
 	centsDoNotHonor        = 52
 	centsAnswerLost        = 77
 	centsGatewayDown       = 78
+	centsHangs             = 79
 )
 
 // Charge takes a payment from a stored card. A repeated idempotency key
@@ -70,10 +73,24 @@ func (g *Gateway) Charge(ctx context.Context, req gateway.ChargeRequest) (gatewa
 		}
 		return gateway.ChargeResult{}, fmt.Errorf("sandbox: charge: %w: %w", gateway.ErrUnavailable, err)
 	}
-	if req.AmountCents%100 == centsAnswerLost {
+	switch req.AmountCents % 100 {
+	case centsAnswerLost:
+		return gateway.ChargeResult{}, fmt.Errorf("sandbox: charge %s: %w", txn, gateway.ErrOutcomeUnknown)
+	case centsHangs:
+		<-ctx.Done()
 		return gateway.ChargeResult{}, fmt.Errorf("sandbox: charge %s: %w", txn, gateway.ErrOutcomeUnknown)
 	}
 	return result(txn, outcome)
+}
+
+// LookupCharge answers from the processor's own records: the result of the
+// charge with idempotencyKey, or ErrNotCharged when there is none.
+func (g *Gateway) LookupCharge(ctx context.Context, idempotencyKey string) (gateway.ChargeResult, error) {
+	res, err, found := g.replay(ctx, idempotencyKey)
+	if !found {
+		return gateway.ChargeResult{}, fmt.Errorf("sandbox: lookup: %w", gateway.ErrNotCharged)
+	}
+	return res, err
 }
 
 // replay returns the recorded result for an idempotency key.
