@@ -101,10 +101,8 @@ func Find(s string) []Match {
 // Maestro typed without separators.
 const Masked = "[card removed]"
 
-// Redact replaces every card number in s with Masked and reports how many
-// it replaced.
-func Redact(s string) (string, int) {
-	total := 0
+// Redact replaces every card number in s with Masked.
+func Redact(s string) string {
 	// Removing a number cannot create another (Masked holds letters), but
 	// checking again costs little and makes that a fact, not an argument.
 	for range 4 {
@@ -112,7 +110,6 @@ func Redact(s string) (string, int) {
 		if len(ms) == 0 {
 			break
 		}
-		total += len(ms)
 		var b strings.Builder
 		last := 0
 		for _, m := range ms {
@@ -123,7 +120,7 @@ func Redact(s string) (string, int) {
 		b.WriteString(s[last:])
 		s = b.String()
 	}
-	return s, total
+	return s
 }
 
 // digit is one digit of a run, with the byte range of the character of

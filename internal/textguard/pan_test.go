@@ -137,9 +137,8 @@ func TestDisguisedCardNumbersAreRefused(t *testing.T) {
 				t.Errorf("#%d %+q is accepted as an email", i, s)
 			}
 		}
-		red, n := Redact(s)
-		if n == 0 || HasCardNumber(red) || !strings.Contains(red, Masked) {
-			t.Errorf("#%d %+q redacted to %+q (%d)", i, s, red, n)
+		if red := Redact(s); HasCardNumber(red) || !strings.Contains(red, Masked) {
+			t.Errorf("#%d %+q redacted to %+q", i, s, red)
 		}
 	}
 	for _, c := range testCards {
@@ -160,7 +159,7 @@ func TestRedactKeepsTheRest(t *testing.T) {
 		"Visa 4111111111111111, MC 5555-5555-5555-4444": "Visa [card removed], MC [card removed]",
 		"PO 12345, net 30":                              "PO 12345, net 30",
 	} {
-		if got, _ := Redact(in); got != want {
+		if got := Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
 		}
 	}
