@@ -188,7 +188,7 @@ func ordinary() (texts, emails []string) {
 		"Wire ref 20261130FEDW0001234", "Credit memo CM-004512 applied to INV-2026-000987",
 	}
 	emails = []string{
-		"smtpout-1796138826577-1@example.com", "smtpout-1796138826577-2@example.com", "ap@buyer.example",
+		"smtpout-1796138826577-1@example.com", "smtpout-1796138826575-2@example.com", "ap@buyer.example",
 		"1234567890@example.com", "4155550123@vtext.example", "bounce+1796138826577.42@mail.example.com",
 		"orders.2026-11@wholesale.example", "x.4111@example.com", "receipts+inv-000123@acme.example",
 	}
