@@ -27,10 +27,10 @@
 //     cards are printed) at the start of the run with at most 10 more digits
 //     after it (an expiry and a security code), or at its end with at most
 //     4 digits before it (a quantity, a month). Windows in the middle of a
-//     long run, and windows beside longer digit groups, are not checked:
-//     grouped tracking numbers (USPS, FedEx) and all-digit IBANs (ES, PL, PT)
-//     are runs of 20-26 digits in groups of four, and checking every window
-//     in them refuses a few percent of ordinary references. For the same
+//     run, or with more digits around them, are not checked: grouped
+//     tracking numbers (USPS, FedEx) and all-digit IBANs (ES, PL, PT) are
+//     runs of 20-26 digits in groups of four, and checking every window in
+//     them would refuse about 3% of such references per window. For the same
 //     reason digits glued to a card number with no separator at all
 //     ("14111111111111111") are not looked into: such a run is
 //     indistinguishable from a long identifier.
