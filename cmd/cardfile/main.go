@@ -1,4 +1,4 @@
-// Command cardfile is the one binary: serve, migrate, seed, user.
+// Command cardfile is the one binary: serve, migrate, seed, user, scan.
 package main
 
 import (
@@ -33,6 +33,9 @@ Usage:
   cardfile user add -company-id N -email E -name N -role R
                                                     create a staff member; the password is read
                                                     from CARDFILE_PASSWORD or standard input
+  cardfile scan [-redact]                           find card numbers stored in free-text columns
+                                                    (reported by table, row and column, never the
+                                                    digits); -redact masks them, audited
 
 Configuration (environment): CARDFILE_DATABASE_URL or DATABASE_URL (default data/cardfile.db;
 a postgres:// URL selects PostgreSQL), CARDFILE_ADDR, CARDFILE_PUBLIC_URL,
@@ -62,6 +65,8 @@ func main() {
 		err = seed(ctx, cfg, log)
 	case "user":
 		err = user(ctx, cfg, log, args)
+	case "scan":
+		err = scanCards(ctx, cfg, log, args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"fmt"
-	"strings"
 	"unicode/utf8"
 
 	"cardfile/ent"
@@ -41,12 +40,9 @@ func (s *Service) CreateStaff(ctx context.Context, in NewStaff) (*ent.Staff, err
 	if err != nil {
 		return nil, err
 	}
-	name := strings.TrimSpace(in.Name)
-	if name == "" {
-		return nil, apperr.BadInput("name", "enter a name")
-	}
-	if utf8.RuneCountInString(name) > maxNameChars {
-		return nil, apperr.BadInput("name", "name must be at most %d characters", maxNameChars)
+	name, err := textguard.Text("name", in.Name, maxNameChars, true)
+	if err != nil {
+		return nil, err
 	}
 	if !in.Role.Valid() {
 		return nil, apperr.BadInput("role", "unknown role %q", in.Role)

@@ -25,6 +25,7 @@ func TestCreateStaffValidates(t *testing.T) {
 		{"email with display name", func(n *auth.NewStaff) { n.Email = "Ana <ana@acme.test>" }, "email"},
 		{"empty name", func(n *auth.NewStaff) { n.Name = "  " }, "name"},
 		{"name too long", func(n *auth.NewStaff) { n.Name = strings.Repeat("n", 201) }, "name"},
+		{"card number in the name", func(n *auth.NewStaff) { n.Name = "Ana 4111.1111.1111.1111" }, "name"},
 		{"unknown role", func(n *auth.NewStaff) { n.Role = "OWNER" }, "role"},
 		{"empty role", func(n *auth.NewStaff) { n.Role = "" }, "role"},
 		{"password of 9 characters", func(n *auth.NewStaff) { n.Password = "123456789" }, "password"},

@@ -176,7 +176,7 @@ func (s *Service) Save(ctx context.Context, tx *db.Tx, cust *ent.Customer, saved
 		SetCompanyID(cust.CompanyID).SetCustomerID(cust.ID).
 		SetGatewayToken(sealed).SetBrand(BrandOf(saved.Brand)).SetLast4(saved.Last4).
 		SetExpMonth(saved.ExpMonth).SetExpYear(saved.ExpYear).
-		SetCardholderName(saved.CardholderName).SetBillingZip(saved.PostalCode).
+		SetCardholderName(textguard.Redact(saved.CardholderName)).SetBillingZip(saved.PostalCode).
 		SetDescription(desc).SetIsPrimary(primary).SetSource(in.Source)
 	if actor.StaffID != 0 {
 		create.SetCreatedByID(actor.StaffID)

@@ -117,7 +117,7 @@ func (s *Service) validate(in *ApplyInput) (int64, []byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if !keyPattern.MatchString(in.IdempotencyKey) {
+	if !keyPattern.MatchString(in.IdempotencyKey) || textguard.HasCardNumber(in.IdempotencyKey) {
 		return 0, nil, apperr.BadInput("idempotencyKey", "the idempotency key must be 8 to 100 letters, digits, '-', '_', '.' or ':'")
 	}
 	if err := payment.ScreenValidator(in.Screen); err != nil {
