@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"cardfile/internal/db"
 	"cardfile/internal/db/dbtest"
 
 	"github.com/gorilla/websocket"
@@ -297,4 +299,113 @@ func freeAddr(t *testing.T) string {
 	}
 	defer l.Close()
 	return fmt.Sprint(l.Addr())
+}
+
+// Charges interrupted by a kill -9 reach their gateway truth after restart:
+// the processor took three charges and hung, another's answer was lost; the
+// restarted server's reconciler settles each from the processor's records,
+// replays return the settled payment, and nothing is charged twice.
+func TestKilledChargesSettleAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	env := append(databaseEnv(t), "CARDFILE_DEMO=1")
+	a := startServe(t, dir, env...)
+	token := a.login(t)
+	data := a.call(t, token, `{ customers(first: 1, where: {hasCreditCards: true, defaultCurrency: "USD"}) { edges { node { id primaryCreditCard { id } } } } }`, nil)
+	node := data["customers"].(map[string]any)["edges"].([]any)[0].(map[string]any)["node"].(map[string]any)
+	customerID := node["id"].(string)
+	cardID := node["primaryCreditCard"].(map[string]any)["id"].(string)
+	const apply = `mutation($in: ApplyCreditCardPaymentInput!) { applyCreditCardPayment(input: $in) { id status } }`
+	in := func(key, amount string) map[string]any {
+		return map[string]any{"in": map[string]any{"customerId": customerID, "creditCardId": cardID, "amount": amount,
+			"screen": "RECEIVE_PAYMENTS", "idempotencyKey": key}}
+	}
+	batch := map[string]string{"kill-hang-1": "101.79", "kill-hang-2": "202.79", "kill-hang-3": "303.79", "kill-lost": "44.77", "kill-plain": "55.00"}
+	for key, amount := range batch {
+		if strings.HasPrefix(key, "kill-hang") {
+			body, _ := json.Marshal(map[string]any{"query": apply, "variables": in(key, amount)})
+			req, _ := http.NewRequest(http.MethodPost, "http://"+a.addr+"/query", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+token)
+			go func() { // answered never: the server dies mid-charge
+				if res, err := http.DefaultClient.Do(req); err == nil {
+					res.Body.Close()
+				}
+			}()
+			continue
+		}
+		a.post(t, token, apply, in(key, amount))
+	}
+	charges := openDatabase(t, dir, env)
+	taken := func(pattern string) int {
+		var n int
+		if err := charges.QueryRow(`SELECT count(*) FROM sandbox_charges WHERE idempotency_key LIKE $1`, pattern).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for deadline := time.Now().Add(30 * time.Second); taken("%kill-hang-%") < 3; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the processor took %d of the 3 hanging charges", taken("%kill-hang-%"))
+		}
+	}
+	if err := a.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.cmd.Wait()
+
+	b := startServe(t, dir, append(env, "CARDFILE_RECONCILE_AFTER=1s", "CARDFILE_RECONCILE_INTERVAL=1s")...)
+	token = b.login(t)
+	const history = `query($id: ID!) { node(id: $id) { ... on Customer { payments(first: 50) { edges { node { status resolvedAt amount } } } } } }`
+	var settled map[string]map[string]any
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		settled = map[string]map[string]any{}
+		edges := b.call(t, token, history, map[string]any{"id": customerID})["node"].(map[string]any)["payments"].(map[string]any)["edges"].([]any)
+		open := 0
+		for _, e := range edges {
+			p := e.(map[string]any)["node"].(map[string]any)
+			settled[p["amount"].(string)] = p
+			if s := p["status"]; s == "PENDING" || s == "UNKNOWN" {
+				open++
+			}
+		}
+		if open == 0 && len(settled) >= len(batch) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 60 s %d payments are unsettled: %v\nstderr:\n%s", open, settled, b.stderr.String())
+		}
+	}
+	for key, amount := range batch {
+		p := settled[amount]
+		if p == nil || p["status"] != "APPROVED" {
+			t.Fatalf("payment %s (%s): %v, want APPROVED", key, amount, p)
+		}
+		if reconciled := p["resolvedAt"] != nil; reconciled != (key != "kill-plain") {
+			t.Errorf("payment %s resolvedAt %v", key, p["resolvedAt"])
+		}
+	}
+	replay := b.post(t, token, apply, in("kill-hang-2", batch["kill-hang-2"]))
+	if replay["errors"] != nil || replay["data"].(map[string]any)["applyCreditCardPayment"].(map[string]any)["status"] != "APPROVED" {
+		t.Fatalf("replaying a reconciled key: %v", replay)
+	}
+	if n := taken("%kill-%"); n != len(batch) {
+		t.Fatalf("the processor holds %d charges for %d payments", n, len(batch))
+	}
+}
+
+// openDatabase opens the database a process started in dir with env uses.
+func openDatabase(t *testing.T, dir string, env []string) *sql.DB {
+	t.Helper()
+	driver, url := "sqlite", db.SQLiteURL(filepath.Join(dir, "data", "cardfile.db"))
+	for _, e := range env {
+		if u, ok := strings.CutPrefix(e, "CARDFILE_DATABASE_URL="); ok {
+			driver, url = "pgx", u
+		}
+	}
+	d, err := sql.Open(driver, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
 }
