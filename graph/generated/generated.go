@@ -1737,9 +1737,9 @@ var sources = []*ast.Source{
 extend type Mutation {
   "Emails the customer a single-use link, valid for 8 hours, to a page where they enter a card."
   requestCard(input: RequestCardInput!): CardRequest!
-  "Cancels a pending request; its link stops working."
+  "Cancels a pending request; its link stops working. A request a resend replaced answers CONFLICT."
   cancelCardRequest("The request." id: ID!): CardRequest!
-  "Revokes the request's link and emails a new one with a new 8-hour window; returns the new request."
+  "Revokes the request's link and emails a new one with a new 8-hour window; returns the new request. Only the newest request of a chain of resends can be resent: an older one answers CONFLICT."
   resendCardRequest("The request to replace." id: ID!): CardRequest!
   "The customer's submission from the card form. Needs no sign-in; the link works once."
   submitCardRequest("The token from the link." token: String!, input: SubmitCardRequestInput!): CardRequestForm!

@@ -1,0 +1,109 @@
+package app_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"cardfile/ent/cardrequest"
+	"cardfile/internal/viewer"
+)
+
+const (
+	resendQ     = `mutation($id: ID!) { resendCardRequest(id: $id) { id status } }`
+	cancelQ     = `mutation($id: ID!) { cancelCardRequest(id: $id) { id status } }`
+	msgReplaced = "this request was replaced by a newer link; resend or cancel the newest request instead"
+)
+
+// liveRequests counts the customer's requests whose link still works.
+func (h *harness) liveRequests(customerID int) int {
+	h.t.Helper()
+	return h.app.DB.CardRequest.Query().Where(cardrequest.CustomerID(customerID),
+		cardrequest.StatusIn(cardrequest.StatusPENDING, cardrequest.StatusOPENED)).CountX(h.sys)
+}
+
+// Only the newest request of a resend chain can be resent or cancelled:
+// an older one answers CONFLICT and sends nothing, and the chain keeps its
+// one working link.
+func TestReplacedRequestCannotBeResentOrCancelled(t *testing.T) {
+	h := newHarness(t)
+	tn := h.newTenant("Blossom", 1)
+	staff := tn.tokens[viewer.Admin]
+	cust := tn.customers[0]
+
+	original := h.requestCard(staff, fmt.Sprint(cust.ID), "ap@buyer.example")
+	originalToken := linkToken(t, h.outbox(1)[0])
+	var first struct{ ResendCardRequest requestOut }
+	h.gql(staff, resendQ, map[string]any{"id": original.ID}).decode(t, &first)
+	firstToken := linkToken(t, h.outbox(2)[0])
+
+	for name, q := range map[string]string{"resend": resendQ, "cancel": cancelQ} {
+		r := h.gql(staff, q, map[string]any{"id": original.ID})
+		if r.code() != "CONFLICT" || r.Errors[0].Message != msgReplaced {
+			t.Errorf("%s of the replaced original: %s", name, r.Raw)
+		}
+	}
+	if n := h.app.DB.CardRequest.Query().CountX(h.sys); n != 2 {
+		t.Fatalf("%d card requests after refused calls, want 2", n)
+	}
+	if r := h.gql("", formQ, map[string]any{"t": originalToken}); r.code() != "LINK_UNAVAILABLE" {
+		t.Errorf("the original's link: %s", r.Raw)
+	}
+	if r := h.gql("", formQ, map[string]any{"t": firstToken}); r.code() != "" {
+		t.Errorf("the first resend's link: %s", r.Raw)
+	}
+	if n := h.liveRequests(cust.ID); n != 1 {
+		t.Errorf("%d live links in the chain, want 1", n)
+	}
+
+	// The newest request stays usable: cancel it, then resend it.
+	h.gql(staff, cancelQ, map[string]any{"id": first.ResendCardRequest.ID}).decode(t, &struct{}{})
+	var second struct{ ResendCardRequest requestOut }
+	h.gql(staff, resendQ, map[string]any{"id": first.ResendCardRequest.ID}).decode(t, &second)
+	if second.ResendCardRequest.Status != "PENDING" {
+		t.Fatalf("resend of the cancelled newest request = %+v", second.ResendCardRequest)
+	}
+	for _, id := range []string{original.ID, first.ResendCardRequest.ID} {
+		if r := h.gql(staff, resendQ, map[string]any{"id": id}); r.code() != "CONFLICT" {
+			t.Errorf("resend of replaced request %s: %s", id, r.Raw)
+		}
+	}
+	if n := h.liveRequests(cust.ID); n != 1 {
+		t.Errorf("%d live links in the chain, want 1", n)
+	}
+}
+
+// Concurrent resends of one request make one replacement; the others answer
+// CONFLICT (never INTERNAL or a deadlock). The request is cancelled first:
+// a cancelled request is resent without a revoke that would serialize them.
+func TestConcurrentResendsMakeOneLiveLink(t *testing.T) {
+	h := newHarness(t)
+	tn := h.newTenant("Blossom", 1)
+	staff := tn.tokens[viewer.Admin]
+	cust := tn.customers[0]
+	req := h.requestCard(staff, fmt.Sprint(cust.ID), "ap@buyer.example")
+	h.gql(staff, cancelQ, map[string]any{"id": req.ID}).decode(t, &struct{}{})
+
+	codes := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range codes {
+		wg.Go(func() { codes[i] = h.gql(staff, resendQ, map[string]any{"id": req.ID}).code() })
+	}
+	wg.Wait()
+	ok := 0
+	for _, c := range codes {
+		switch c {
+		case "":
+			ok++
+		case "CONFLICT":
+		default:
+			t.Fatalf("a resend failed with %s: %v", c, codes)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d resends succeeded, want 1: %v", ok, codes)
+	}
+	if n := h.liveRequests(cust.ID); n != 1 {
+		t.Errorf("%d live links, want 1", n)
+	}
+}
