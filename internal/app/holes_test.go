@@ -1,11 +1,14 @@
 package app_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
 
+	"cardfile/ent/auditevent"
 	"cardfile/ent/cardrequest"
+	"cardfile/internal/app"
 	"cardfile/internal/viewer"
 )
 
@@ -105,5 +108,63 @@ func TestConcurrentResendsMakeOneLiveLink(t *testing.T) {
 	}
 	if n := h.liveRequests(cust.ID); n != 1 {
 		t.Errorf("%d live links, want 1", n)
+	}
+}
+
+// errorsOf is the raw "errors" member of a response.
+func errorsOf(t *testing.T, r gqlResponse) string {
+	t.Helper()
+	var body struct {
+		Data   json.RawMessage
+		Errors json.RawMessage
+	}
+	if err := json.Unmarshal([]byte(r.Raw), &body); err != nil {
+		t.Fatal(err)
+	}
+	if string(body.Data) != "null" || len(body.Errors) == 0 {
+		t.Fatalf("want data null and errors: %s", r.Raw)
+	}
+	return string(body.Errors)
+}
+
+// A locked account answers a sign-in exactly as a wrong password and an
+// unknown account do, so the answer does not tell that it exists; the
+// attempt is still audited.
+func TestLockedAccountAnswersLikeAWrongPassword(t *testing.T) {
+	h := newHarness(t, func(o *app.Options) { o.Auth.LoginsPerMinute = 1000 })
+	tn := h.newTenant("Blossom", 0)
+	st := tn.staff[viewer.Admin]
+	const loginQ = `mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token } }`
+	try := func(email, password string) string {
+		return errorsOf(t, h.gql("", loginQ, map[string]any{"e": email, "p": password}))
+	}
+
+	wrong := try(st.Email, "not the password")
+	for range 9 {
+		try(st.Email, "not the password")
+	}
+	if locked := h.app.DB.Staff.GetX(h.sys, st.ID).LockedUntil; locked == nil {
+		t.Fatal("10 wrong passwords did not lock the account")
+	}
+	answers := map[string]string{
+		"unknown account":          try("nobody@blossom.test", "correct horse battery"),
+		"locked, right password":   try(st.Email, "correct horse battery"),
+		"locked, wrong password":   try(st.Email, "not the password"),
+		"wrong password, unlocked": try(tn.staff[viewer.Viewer].Email, "not the password"),
+	}
+	for why, got := range answers {
+		if got != wrong {
+			t.Errorf("%s answered\n%s\nwrong password answered\n%s", why, got, wrong)
+		}
+	}
+	events := h.app.DB.AuditEvent.Query().Where(auditevent.Action("staff.login"), auditevent.SubjectID(st.ID)).AllX(h.sys)
+	if len(events) != 2 {
+		t.Fatalf("%d audit events for sign-ins to the locked account, want 2", len(events))
+	}
+	for _, e := range events {
+		if e.Outcome != auditevent.OutcomeDENIED || e.ActorKind != auditevent.ActorKindSYSTEM || e.CompanyID != tn.company.ID ||
+			e.SubjectType != "Staff" || e.OriginIP == "" || e.Details["reason"] != "account locked" {
+			t.Errorf("audit event = %+v", e)
+		}
 	}
 }

@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"cardfile/ent"
+	"cardfile/ent/auditevent"
 	"cardfile/ent/privacy"
 	"cardfile/ent/session"
 	"cardfile/ent/staff"
 	"cardfile/internal/apperr"
+	"cardfile/internal/audit"
 	"cardfile/internal/db"
 	"cardfile/internal/ratelimit"
 	"cardfile/internal/secret"
@@ -85,7 +87,6 @@ func New(d *db.DB, cfg Config, now func() time.Time) *Service {
 // Client-visible messages; each is the only answer for its whole class of failure.
 const (
 	msgInvalidCredentials = "invalid email or password"
-	msgLockedOut          = "too many failed sign-ins; try again later"
 	msgSessionExpired     = "your session has expired; sign in again"
 )
 
@@ -139,7 +140,13 @@ func (s *Service) Login(ctx context.Context, email, password, originIP string) (
 	}
 	now := s.now()
 	if st.LockedUntil != nil && now.Before(*st.LockedUntil) {
-		return LoginResult{}, apperr.New(apperr.Unauthenticated, msgLockedOut)
+		// The same work and answer as a wrong password: a different one would
+		// tell whoever is guessing that the account exists.
+		_ = bcrypt.CompareHashAndPassword([]byte(st.PasswordHash), []byte(password))
+		if err := s.auditLocked(viewer.WithOrigin(sys, originIP), st); err != nil {
+			return LoginResult{}, err
+		}
+		return LoginResult{}, errInvalidCredentials()
 	}
 	if bcrypt.CompareHashAndPassword([]byte(st.PasswordHash), []byte(password)) != nil {
 		if err := s.recordFailure(sys, st.ID, now); err != nil {
@@ -176,6 +183,18 @@ func (s *Service) Login(ctx context.Context, email, password, originIP string) (
 		return LoginResult{}, err
 	}
 	return LoginResult{Token: token, ExpiresAt: s.expiry(now, now.Add(s.cfg.AbsoluteLifetime)), Staff: st}, nil
+}
+
+// auditLocked records a sign-in refused because the account is locked. The
+// caller proved nothing, so the system is the actor and the staff member
+// the subject.
+func (s *Service) auditLocked(ctx context.Context, st *ent.Staff) error {
+	return s.db.Tx(ctx, func(tx *db.Tx) error {
+		return audit.RecordAs(ctx, tx, audit.Actor{Kind: auditevent.ActorKindSYSTEM, CompanyID: st.CompanyID}, audit.Entry{
+			Action: "staff.login", SubjectType: "Staff", SubjectID: st.ID, Outcome: auditevent.OutcomeDENIED,
+			Details: map[string]any{"email": st.Email, "reason": "account locked"},
+		})
+	})
 }
 
 // recordFailure counts a wrong password and locks the account at the limit.

@@ -116,7 +116,6 @@ func wantErr(t *testing.T, err error, code apperr.Code, msg string) {
 
 const (
 	msgInvalid = "invalid email or password"
-	msgLocked  = "too many failed sign-ins; try again later"
 	msgExpired = "your session has expired; sign in again"
 )
 
@@ -247,12 +246,17 @@ func TestTenWrongPasswordsLockTheAccount(t *testing.T) {
 		t.Fatalf("after 10 failures locked_until = %v failed_logins = %d, want now+30m and 0", got.LockedUntil, got.FailedLogins)
 	}
 
-	// The right password is refused while locked, without counting as a failure.
+	// The right password is refused while locked, without counting as a
+	// failure, with the wrong password's answer: a locked account must not
+	// tell that it exists.
 	_, err := f.svc.Login(ctx, "ana@acme.test", goodPassword, "")
-	wantErr(t, err, apperr.Unauthenticated, msgLocked)
+	wantErr(t, err, apperr.Unauthenticated, msgInvalid)
 	f.clock.Advance(29*time.Minute + 59*time.Second)
 	_, err = f.svc.Login(ctx, "ana@acme.test", goodPassword, "")
-	wantErr(t, err, apperr.Unauthenticated, msgLocked)
+	wantErr(t, err, apperr.Unauthenticated, msgInvalid)
+	if n := f.db.AuditEvent.Query().CountX(f.sys); n != 2 {
+		t.Errorf("%d audit events for two sign-ins to the locked account, want 2", n)
+	}
 
 	f.clock.Advance(time.Second)
 	f.login(t, "ana@acme.test")
@@ -316,7 +320,7 @@ func TestConcurrentWrongPasswordsAreAllCounted(t *testing.T) {
 			}
 			if tc.wantLocked {
 				_, err := f.svc.Login(context.Background(), "ana@acme.test", goodPassword, "")
-				wantErr(t, err, apperr.Unauthenticated, msgLocked)
+				wantErr(t, err, apperr.Unauthenticated, msgInvalid)
 			}
 		})
 	}
