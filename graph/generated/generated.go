@@ -11,6 +11,7 @@ import (
 	"cardfile/ent/payment"
 	"cardfile/graph/model"
 	"cardfile/graph/scalar"
+	"cardfile/internal/auth"
 	"cardfile/internal/overview"
 	"cardfile/internal/requests"
 	"cardfile/internal/viewer"
@@ -49,6 +50,7 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
+	AsSignedIn func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
 }
 
 type ComplexityRoot struct {
@@ -341,7 +343,7 @@ type CustomerResolver interface {
 	CanPayByCard(ctx context.Context, obj *ent.Customer) (*model.CardPaymentEligibility, error)
 }
 type MutationResolver interface {
-	Login(ctx context.Context, input model.LoginInput) (*model.LoginPayload, error)
+	Login(ctx context.Context, input model.LoginInput) (*auth.LoginResult, error)
 	Logout(ctx context.Context) (bool, error)
 	RequestCard(ctx context.Context, input model.RequestCardInput) (*ent.CardRequest, error)
 	CancelCardRequest(ctx context.Context, id int) (*ent.CardRequest, error)
@@ -2014,8 +2016,14 @@ type LoginPayload {
   "When the session ends unless it is used again before then."
   expiresAt: Time!
   "The signed-in staff member."
-  staff: Staff!
+  staff: Staff! @asSignedIn
 }
+
+"""
+Resolves the field, and everything below it, as the staff member the login
+just signed in, the way a request sent with the new token would be.
+"""
+directive @asSignedIn on FIELD_DEFINITION
 
 extend type Company {
   "The roles that may manage customers' cards in this company."
@@ -6678,7 +6686,7 @@ func (ec *executionContext) fieldContext_DeleteCreditCardPayload_newPrimary(_ co
 	return fc, nil
 }
 
-func (ec *executionContext) _LoginPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.LoginPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _LoginPayload_token(ctx context.Context, field graphql.CollectedField, obj *auth.LoginResult) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6701,7 +6709,7 @@ func (ec *executionContext) fieldContext_LoginPayload_token(_ context.Context, f
 	return graphql.NewScalarFieldContext("LoginPayload", field, false, false, "String")
 }
 
-func (ec *executionContext) _LoginPayload_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.LoginPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _LoginPayload_expiresAt(ctx context.Context, field graphql.CollectedField, obj *auth.LoginResult) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6724,7 +6732,7 @@ func (ec *executionContext) fieldContext_LoginPayload_expiresAt(_ context.Contex
 	return graphql.NewScalarFieldContext("LoginPayload", field, false, false, "Time")
 }
 
-func (ec *executionContext) _LoginPayload_staff(ctx context.Context, field graphql.CollectedField, obj *model.LoginPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _LoginPayload_staff(ctx context.Context, field graphql.CollectedField, obj *auth.LoginResult) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6735,7 +6743,20 @@ func (ec *executionContext) _LoginPayload_staff(ctx context.Context, field graph
 		func(ctx context.Context) (any, error) {
 			return obj.Staff, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.AsSignedIn == nil {
+					var zeroVal *ent.Staff
+					return zeroVal, errors.New("directive asSignedIn is not implemented")
+				}
+				return ec.Directives.AsSignedIn(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Staff) graphql.Marshaler {
 			return ec.marshalNStaff2ᚖcardfileᚋentᚐStaff(ctx, selections, v)
 		},
@@ -6815,8 +6836,8 @@ func (ec *executionContext) _Mutation_login(ctx context.Context, field graphql.C
 			return ec.Resolvers.Mutation().Login(ctx, fc.Args["input"].(model.LoginInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.LoginPayload) graphql.Marshaler {
-			return ec.marshalNLoginPayload2ᚖcardfileᚋgraphᚋmodelᚐLoginPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *auth.LoginResult) graphql.Marshaler {
+			return ec.marshalNLoginPayload2ᚖcardfileᚋinternalᚋauthᚐLoginResult(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12692,7 +12713,7 @@ func (ec *executionContext) _DeleteCreditCardPayload(ctx context.Context, sel as
 
 var loginPayloadImplementors = []string{"LoginPayload"}
 
-func (ec *executionContext) _LoginPayload(ctx context.Context, sel ast.SelectionSet, obj *model.LoginPayload) graphql.Marshaler {
+func (ec *executionContext) _LoginPayload(ctx context.Context, sel ast.SelectionSet, obj *auth.LoginResult) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, loginPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -14222,7 +14243,7 @@ func (ec *executionContext) unmarshalNLoginInput2cardfileᚋgraphᚋmodelᚐLogi
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNLoginPayload2ᚖcardfileᚋgraphᚋmodelᚐLoginPayload(ctx context.Context, sel ast.SelectionSet, v *model.LoginPayload) graphql.Marshaler {
+func (ec *executionContext) marshalNLoginPayload2ᚖcardfileᚋinternalᚋauthᚐLoginResult(ctx context.Context, sel ast.SelectionSet, v *auth.LoginResult) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "LoginPayload!")
 		return graphql.Null

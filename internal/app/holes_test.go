@@ -1,14 +1,17 @@
 package app_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
 	"cardfile/ent/auditevent"
 	"cardfile/ent/cardrequest"
 	"cardfile/internal/app"
+	"cardfile/internal/secret"
 	"cardfile/internal/viewer"
 )
 
@@ -166,5 +169,70 @@ func TestLockedAccountAnswersLikeAWrongPassword(t *testing.T) {
 			e.SubjectType != "Staff" || e.OriginIP == "" || e.Details["reason"] != "account locked" {
 			t.Errorf("audit event = %+v", e)
 		}
+	}
+}
+
+// sessionHashes is the token hash of every session, sorted.
+func (h *harness) sessionHashes() [][]byte {
+	h.t.Helper()
+	var out [][]byte
+	for _, s := range h.app.DB.Session.Query().AllX(h.sys) {
+		out = append(out, s.TokenHash)
+	}
+	slices.SortFunc(out, bytes.Compare)
+	return out
+}
+
+// A login's payload resolves as the staff member it signed in, so asking for
+// their company works; and a session exists only if its token reached the
+// client.
+func TestLoginPayloadResolvesAsTheNewSession(t *testing.T) {
+	h := newHarness(t)
+	tn := h.newTenant("Blossom", 0)
+	email := tn.staff[viewer.Viewer].Email
+	vars := map[string]any{"e": email, "p": "correct horse battery"}
+
+	before := h.sessionHashes()
+	var out struct {
+		Login struct {
+			Token string
+			Staff struct {
+				CanManageCards bool
+				Company        struct{ ID, Name string }
+			}
+		}
+	}
+	h.gql("", `mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token staff { canManageCards company { id name } } } }`, vars).decode(t, &out)
+	if out.Login.Token == "" || out.Login.Staff.Company.ID != fmt.Sprint(tn.company.ID) || out.Login.Staff.Company.Name != "Blossom" ||
+		out.Login.Staff.CanManageCards {
+		t.Fatalf("login = %+v", out.Login)
+	}
+	want := append(slices.Clone(before), secret.Hash(out.Login.Token))
+	slices.SortFunc(want, bytes.Compare)
+	if got := h.sessionHashes(); !slices.EqualFunc(got, want, bytes.Equal) {
+		t.Fatalf("sessions hold %d tokens, want the %d before plus the one the client got", len(got), len(before))
+	}
+}
+
+// A sibling field that fails would null the response, token and all, and
+// leave a session nobody holds: login refuses to share its operation, and
+// so creates nothing.
+func TestLoginIsAloneInItsOperation(t *testing.T) {
+	h := newHarness(t)
+	tn := h.newTenant("Blossom", 0)
+	vars := map[string]any{"e": tn.staff[viewer.Viewer].Email, "p": "correct horse battery"}
+	before := h.sessionHashes()
+	r := h.gql("", `mutation($e: String!, $p: String!) {
+		a: login(input: {email: $e, password: $p}) { token }
+		b: login(input: {email: $e, password: "wrong password"}) { token }
+	}`, vars)
+	if r.code() != "BAD_USER_INPUT" || r.field() != "login" {
+		t.Fatalf("two logins in one operation: %s", r.Raw)
+	}
+	if got := h.sessionHashes(); !slices.EqualFunc(got, before, bytes.Equal) {
+		t.Fatalf("a refused operation left %d sessions, want %d", len(got), len(before))
+	}
+	if r := h.gql("", `mutation($e: String!, $p: String!) { __typename login(input: {email: $e, password: $p}) { token } }`, vars); r.code() != "" {
+		t.Fatalf("login beside __typename: %s", r.Raw)
 	}
 }

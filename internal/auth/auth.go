@@ -106,11 +106,26 @@ func errInvalidCredentials() error { return apperr.New(apperr.Unauthenticated, m
 func errSessionExpired() error { return apperr.New(apperr.Unauthenticated, msgSessionExpired) }
 
 // LoginResult is a new session: the bearer token (shown once), the instant
-// after which it lapses if unused, and who signed in.
+// after which it lapses if unused, and who signed in. GraphQL answers it as
+// the LoginPayload.
 type LoginResult struct {
 	Token     string
 	ExpiresAt time.Time
 	Staff     *ent.Staff
+
+	staffViewer *viewer.Staff
+	company     *ent.Company
+}
+
+// SignedIn returns ctx carrying the viewer and company of the new session,
+// as a request sent with its token would: what a login answers about the
+// staff member is resolved as them, not as the anonymous caller.
+func (r *LoginResult) SignedIn(ctx context.Context) context.Context {
+	return signedIn(ctx, r.staffViewer, r.company)
+}
+
+func signedIn(ctx context.Context, v *viewer.Staff, company *ent.Company) context.Context {
+	return WithCompany(viewer.NewContext(ctx, v), company)
 }
 
 // Login checks email and password and opens a session for originIP.
@@ -130,7 +145,7 @@ func (s *Service) Login(ctx context.Context, email, password, originIP string) (
 		return LoginResult{}, errInvalidCredentials()
 	}
 	sys := system(ctx)
-	st, err := s.db.Staff.Query().Where(staff.Email(email)).Only(sys)
+	st, err := s.db.Staff.Query().Where(staff.Email(email)).WithCompany().Only(sys)
 	if ent.IsNotFound(err) {
 		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
 		return LoginResult{}, errInvalidCredentials()
@@ -158,7 +173,9 @@ func (s *Service) Login(ctx context.Context, email, password, originIP string) (
 		return LoginResult{}, errInvalidCredentials()
 	}
 
+	company := st.Edges.Company
 	token, hash := secret.New(tokenPrefix)
+	var sess *ent.Session
 	err = s.db.Tx(sys, func(tx *db.Tx) error {
 		st, err = tx.Staff.UpdateOne(st).
 			SetFailedLogins(0).ClearLockedUntil().SetLastLoginAt(now).
@@ -166,14 +183,14 @@ func (s *Service) Login(ctx context.Context, email, password, originIP string) (
 		if err != nil {
 			return fmt.Errorf("recording sign-in: %w", err)
 		}
-		err = tx.Session.Create().
+		sess, err = tx.Session.Create().
 			SetStaffID(st.ID).
 			SetTokenHash(hash).
 			SetCreatedAt(now).
 			SetLastSeenAt(now).
 			SetExpiresAt(now.Add(s.cfg.AbsoluteLifetime)).
 			SetOriginIP(truncate(originIP, 64)).
-			Exec(sys)
+			Save(sys)
 		if err != nil {
 			return fmt.Errorf("creating session: %w", err)
 		}
@@ -182,7 +199,10 @@ func (s *Service) Login(ctx context.Context, email, password, originIP string) (
 	if err != nil {
 		return LoginResult{}, err
 	}
-	return LoginResult{Token: token, ExpiresAt: s.expiry(now, now.Add(s.cfg.AbsoluteLifetime)), Staff: st}, nil
+	return LoginResult{
+		Token: token, ExpiresAt: s.expiry(now, now.Add(s.cfg.AbsoluteLifetime)), Staff: st,
+		staffViewer: staffViewer(st, company, sess.ID), company: company,
+	}, nil
 }
 
 // auditLocked records a sign-in refused because the account is locked. The
@@ -264,14 +284,18 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*viewer.Staff
 			return nil, nil, fmt.Errorf("touching session: %w", err)
 		}
 	}
-	company := st.Edges.Company
+	return staffViewer(st, st.Edges.Company, sess.ID), st.Edges.Company, nil
+}
+
+// staffViewer is the viewer for staff member st of company in session sessionID.
+func staffViewer(st *ent.Staff, company *ent.Company, sessionID int) *viewer.Staff {
 	return &viewer.Staff{
 		StaffID:        st.ID,
 		CompanyID:      st.CompanyID,
 		Role:           st.Role,
 		CanManageCards: CanManageCards(company, st.Role),
-		SessionID:      sess.ID,
-	}, company, nil
+		SessionID:      sessionID,
+	}
 }
 
 // Attach authenticates token and returns ctx carrying the viewer and their
@@ -285,7 +309,7 @@ func (s *Service) Attach(ctx context.Context, token string) (context.Context, er
 		}
 		return ctx, err
 	}
-	return WithCompany(viewer.NewContext(ctx, v), company), nil
+	return signedIn(ctx, v, company), nil
 }
 
 // Logout ends the session of token; an unknown token is not an error.

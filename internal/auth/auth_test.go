@@ -487,6 +487,25 @@ func TestAuthenticateReturnsTheViewer(t *testing.T) {
 	}
 }
 
+// A login's result carries the same viewer and company as a later request
+// with its token, so its payload can be resolved as the new session.
+func TestLoginSignsInTheSameViewerAsItsToken(t *testing.T) {
+	f := setup(t, testConfig())
+	f.staff(t, "ana@acme.test", viewer.Admin)
+	res := f.login(t, "ana@acme.test")
+	ctx := res.SignedIn(context.Background())
+	v, company, err := f.svc.Authenticate(context.Background(), res.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := viewer.FromContext(ctx); got == nil || *got != *v {
+		t.Errorf("login's viewer = %+v, its token's = %+v", got, *v)
+	}
+	if got := auth.CompanyFromContext(ctx); got == nil || got.ID != company.ID {
+		t.Errorf("login's company = %v, want %d", got, company.ID)
+	}
+}
+
 func TestCanManageCards(t *testing.T) {
 	withRoles := func(roles ...viewer.Role) *ent.Company { return &ent.Company{CardManagerRoles: roles} }
 	defaults := withRoles(viewer.DefaultCardManagers...)
