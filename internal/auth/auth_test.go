@@ -15,6 +15,7 @@ import (
 	"cardfile/ent"
 	"cardfile/ent/privacy"
 	"cardfile/ent/session"
+	"cardfile/ent/staff"
 	"cardfile/internal/apperr"
 	"cardfile/internal/auth"
 	"cardfile/internal/db"
@@ -598,5 +599,37 @@ func TestLoginsAreLimitedPerIP(t *testing.T) {
 	}
 	if _, err := svc.Login(context.Background(), "someone@acme.test", "wrong password", "198.51.100.8"); apperr.CodeOf(err) != apperr.Unauthenticated {
 		t.Fatalf("another IP was limited too: %v", err)
+	}
+}
+
+// BenchmarkLoginRefusals compares the work behind the one refusal answer at
+// the production bcrypt cost: an unknown email, a wrong password and a
+// locked account should cost about the same, so timing tells no more than
+// the answer does.
+func BenchmarkLoginRefusals(b *testing.B) {
+	d := dbtest.Open(b)
+	sys := privacy.DecisionContext(context.Background(), privacy.Allow)
+	cfg := auth.DefaultConfig()
+	cfg.MaxFailedLogins, cfg.LoginsPerMinute = 1<<30, 1<<30
+	svc := auth.New(d, cfg, nil)
+	co := d.Company.Create().SetName("Acme").SaveX(sys)
+	for _, email := range []string{"ana@acme.test", "lee@acme.test"} {
+		if _, err := svc.CreateStaff(sys, auth.NewStaff{CompanyID: co.ID, Email: email, Name: email, Role: viewer.Admin, Password: goodPassword}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	d.Staff.Update().Where(staff.Email("lee@acme.test")).SetLockedUntil(time.Now().Add(time.Hour)).ExecX(sys)
+	for _, bc := range []struct{ name, email, password string }{
+		{"unknown email", "nobody@acme.test", goodPassword},
+		{"wrong password", "ana@acme.test", "not the password"},
+		{"locked, right password", "lee@acme.test", goodPassword},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := svc.Login(context.Background(), bc.email, bc.password, ""); apperr.CodeOf(err) != apperr.Unauthenticated {
+					b.Fatalf("Login: %v", err)
+				}
+			}
+		})
 	}
 }
