@@ -15,12 +15,15 @@ import (
 )
 
 // Login is the resolver for the login field.
-func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*model.LoginPayload, error) {
+func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*auth.LoginResult, error) {
+	if err := onlyRootField(ctx, "login"); err != nil {
+		return nil, err
+	}
 	res, err := r.Auth.Login(ctx, input.Email, input.Password, viewer.Origin(ctx))
 	if err != nil {
 		return nil, err
 	}
-	return &model.LoginPayload{Token: res.Token, ExpiresAt: res.ExpiresAt, Staff: res.Staff}, nil
+	return &res, nil
 }
 
 // Logout is the resolver for the logout field.

@@ -11,6 +11,7 @@ import (
 	"cardfile/ent/payment"
 	"cardfile/graph/model"
 	"cardfile/graph/scalar"
+	"cardfile/internal/auth"
 	"cardfile/internal/overview"
 	"cardfile/internal/requests"
 	"cardfile/internal/viewer"
@@ -49,6 +50,7 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
+	AsSignedIn func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
 }
 
 type ComplexityRoot struct {
@@ -342,7 +344,7 @@ type CustomerResolver interface {
 	CanPayByCard(ctx context.Context, obj *ent.Customer) (*model.CardPaymentEligibility, error)
 }
 type MutationResolver interface {
-	Login(ctx context.Context, input model.LoginInput) (*model.LoginPayload, error)
+	Login(ctx context.Context, input model.LoginInput) (*auth.LoginResult, error)
 	Logout(ctx context.Context) (bool, error)
 	RequestCard(ctx context.Context, input model.RequestCardInput) (*ent.CardRequest, error)
 	CancelCardRequest(ctx context.Context, id int) (*ent.CardRequest, error)
@@ -1744,9 +1746,9 @@ var sources = []*ast.Source{
 extend type Mutation {
   "Emails the customer a single-use link, valid for 8 hours, to a page where they enter a card."
   requestCard(input: RequestCardInput!): CardRequest!
-  "Cancels a pending request; its link stops working."
+  "Cancels a pending request; its link stops working. A request a resend replaced answers CONFLICT."
   cancelCardRequest("The request." id: ID!): CardRequest!
-  "Revokes the request's link and emails a new one with a new 8-hour window; returns the new request."
+  "Revokes the request's link and emails a new one with a new 8-hour window; returns the new request. Only the newest request of a chain of resends can be resent: an older one answers CONFLICT."
   resendCardRequest("The request to replace." id: ID!): CardRequest!
   "The customer's submission from the card form. Needs no sign-in; the link works once."
   submitCardRequest("The token from the link." token: String!, input: SubmitCardRequestInput!): CardRequestForm!
@@ -2021,8 +2023,14 @@ type LoginPayload {
   "When the session ends unless it is used again before then."
   expiresAt: Time!
   "The signed-in staff member."
-  staff: Staff!
+  staff: Staff! @asSignedIn
 }
+
+"""
+Resolves the field, and everything below it, as the staff member the login
+just signed in, the way a request sent with the new token would be.
+"""
+directive @asSignedIn on FIELD_DEFINITION
 
 extend type Company {
   "The roles that may manage customers' cards in this company."
@@ -6691,7 +6699,7 @@ func (ec *executionContext) fieldContext_DeleteCreditCardPayload_newPrimary(_ co
 	return fc, nil
 }
 
-func (ec *executionContext) _LoginPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.LoginPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _LoginPayload_token(ctx context.Context, field graphql.CollectedField, obj *auth.LoginResult) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6714,7 +6722,7 @@ func (ec *executionContext) fieldContext_LoginPayload_token(_ context.Context, f
 	return graphql.NewScalarFieldContext("LoginPayload", field, false, false, "String")
 }
 
-func (ec *executionContext) _LoginPayload_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.LoginPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _LoginPayload_expiresAt(ctx context.Context, field graphql.CollectedField, obj *auth.LoginResult) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6737,7 +6745,7 @@ func (ec *executionContext) fieldContext_LoginPayload_expiresAt(_ context.Contex
 	return graphql.NewScalarFieldContext("LoginPayload", field, false, false, "Time")
 }
 
-func (ec *executionContext) _LoginPayload_staff(ctx context.Context, field graphql.CollectedField, obj *model.LoginPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _LoginPayload_staff(ctx context.Context, field graphql.CollectedField, obj *auth.LoginResult) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6748,7 +6756,20 @@ func (ec *executionContext) _LoginPayload_staff(ctx context.Context, field graph
 		func(ctx context.Context) (any, error) {
 			return obj.Staff, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.AsSignedIn == nil {
+					var zeroVal *ent.Staff
+					return zeroVal, errors.New("directive asSignedIn is not implemented")
+				}
+				return ec.Directives.AsSignedIn(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Staff) graphql.Marshaler {
 			return ec.marshalNStaff2ᚖcardfileᚋentᚐStaff(ctx, selections, v)
 		},
@@ -6828,8 +6849,8 @@ func (ec *executionContext) _Mutation_login(ctx context.Context, field graphql.C
 			return ec.Resolvers.Mutation().Login(ctx, fc.Args["input"].(model.LoginInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.LoginPayload) graphql.Marshaler {
-			return ec.marshalNLoginPayload2ᚖcardfileᚋgraphᚋmodelᚐLoginPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *auth.LoginResult) graphql.Marshaler {
+			return ec.marshalNLoginPayload2ᚖcardfileᚋinternalᚋauthᚐLoginResult(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12728,7 +12749,7 @@ func (ec *executionContext) _DeleteCreditCardPayload(ctx context.Context, sel as
 
 var loginPayloadImplementors = []string{"LoginPayload"}
 
-func (ec *executionContext) _LoginPayload(ctx context.Context, sel ast.SelectionSet, obj *model.LoginPayload) graphql.Marshaler {
+func (ec *executionContext) _LoginPayload(ctx context.Context, sel ast.SelectionSet, obj *auth.LoginResult) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, loginPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -14263,7 +14284,7 @@ func (ec *executionContext) unmarshalNLoginInput2cardfileᚋgraphᚋmodelᚐLogi
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNLoginPayload2ᚖcardfileᚋgraphᚋmodelᚐLoginPayload(ctx context.Context, sel ast.SelectionSet, v *model.LoginPayload) graphql.Marshaler {
+func (ec *executionContext) marshalNLoginPayload2ᚖcardfileᚋinternalᚋauthᚐLoginResult(ctx context.Context, sel ast.SelectionSet, v *auth.LoginResult) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "LoginPayload!")
 		return graphql.Null

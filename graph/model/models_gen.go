@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"time"
 )
 
 // A card to save.
@@ -96,16 +95,6 @@ type LoginInput struct {
 	Email string `json:"email"`
 	// The staff member's password.
 	Password string `json:"password"`
-}
-
-// A new session.
-type LoginPayload struct {
-	// The bearer token; keep it secret.
-	Token string `json:"token"`
-	// When the session ends unless it is used again before then.
-	ExpiresAt time.Time `json:"expiresAt"`
-	// The signed-in staff member.
-	Staff *ent.Staff `json:"staff"`
 }
 
 // A card request to send.

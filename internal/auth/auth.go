@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"cardfile/ent"
+	"cardfile/ent/auditevent"
 	"cardfile/ent/privacy"
 	"cardfile/ent/session"
 	"cardfile/ent/staff"
 	"cardfile/internal/apperr"
+	"cardfile/internal/audit"
 	"cardfile/internal/db"
 	"cardfile/internal/ratelimit"
 	"cardfile/internal/secret"
@@ -95,7 +97,6 @@ func New(d *db.DB, cfg Config, now func() time.Time) *Service {
 // Client-visible messages; each is the only answer for its whole class of failure.
 const (
 	msgInvalidCredentials = "invalid email or password"
-	msgLockedOut          = "too many failed sign-ins; try again later"
 	msgSessionExpired     = "your session has expired; sign in again"
 )
 
@@ -115,11 +116,26 @@ func errInvalidCredentials() error { return apperr.New(apperr.Unauthenticated, m
 func errSessionExpired() error { return apperr.New(apperr.Unauthenticated, msgSessionExpired) }
 
 // LoginResult is a new session: the bearer token (shown once), the instant
-// after which it lapses if unused, and who signed in.
+// after which it lapses if unused, and who signed in. GraphQL answers it as
+// the LoginPayload.
 type LoginResult struct {
 	Token     string
 	ExpiresAt time.Time
 	Staff     *ent.Staff
+
+	staffViewer *viewer.Staff
+	company     *ent.Company
+}
+
+// SignedIn returns ctx carrying the viewer and company of the new session,
+// as a request sent with its token would: what a login answers about the
+// staff member is resolved as them, not as the anonymous caller.
+func (r *LoginResult) SignedIn(ctx context.Context) context.Context {
+	return signedIn(ctx, r.staffViewer, r.company)
+}
+
+func signedIn(ctx context.Context, v *viewer.Staff, company *ent.Company) context.Context {
+	return WithCompany(viewer.NewContext(ctx, v), company)
 }
 
 // Login checks email and password and opens a session for originIP.
@@ -141,7 +157,7 @@ func (s *Service) Login(ctx context.Context, email, password, originIP string) (
 		return LoginResult{}, errInvalidCredentials()
 	}
 	sys := system(ctx)
-	st, err := s.db.Staff.Query().Where(staff.Email(email)).Only(sys)
+	st, err := s.db.Staff.Query().Where(staff.Email(email)).WithCompany().Only(sys)
 	if ent.IsNotFound(err) {
 		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
 		return LoginResult{}, errInvalidCredentials()
@@ -151,7 +167,13 @@ func (s *Service) Login(ctx context.Context, email, password, originIP string) (
 	}
 	now := s.now()
 	if st.LockedUntil != nil && now.Before(*st.LockedUntil) {
-		return LoginResult{}, apperr.New(apperr.Unauthenticated, msgLockedOut)
+		// The same work and answer as a wrong password: a different one would
+		// tell whoever is guessing that the account exists.
+		_ = bcrypt.CompareHashAndPassword([]byte(st.PasswordHash), []byte(password))
+		if err := s.auditLocked(viewer.WithOrigin(sys, originIP), st); err != nil {
+			return LoginResult{}, err
+		}
+		return LoginResult{}, errInvalidCredentials()
 	}
 	if bcrypt.CompareHashAndPassword([]byte(st.PasswordHash), []byte(password)) != nil {
 		if err := s.recordFailure(sys, st.ID, now); err != nil {
@@ -163,7 +185,9 @@ func (s *Service) Login(ctx context.Context, email, password, originIP string) (
 		return LoginResult{}, errInvalidCredentials()
 	}
 
+	company := st.Edges.Company
 	token, hash := secret.New(tokenPrefix)
+	var sess *ent.Session
 	err = s.db.Tx(sys, func(tx *db.Tx) error {
 		st, err = tx.Staff.UpdateOne(st).
 			SetFailedLogins(0).ClearLockedUntil().SetLastLoginAt(now).
@@ -171,14 +195,14 @@ func (s *Service) Login(ctx context.Context, email, password, originIP string) (
 		if err != nil {
 			return fmt.Errorf("recording sign-in: %w", err)
 		}
-		err = tx.Session.Create().
+		sess, err = tx.Session.Create().
 			SetStaffID(st.ID).
 			SetTokenHash(hash).
 			SetCreatedAt(now).
 			SetLastSeenAt(now).
 			SetExpiresAt(now.Add(s.cfg.AbsoluteLifetime)).
 			SetOriginIP(truncate(originIP, 64)).
-			Exec(sys)
+			Save(sys)
 		if err != nil {
 			return fmt.Errorf("creating session: %w", err)
 		}
@@ -187,7 +211,22 @@ func (s *Service) Login(ctx context.Context, email, password, originIP string) (
 	if err != nil {
 		return LoginResult{}, err
 	}
-	return LoginResult{Token: token, ExpiresAt: s.expiry(now, now.Add(s.cfg.AbsoluteLifetime)), Staff: st}, nil
+	return LoginResult{
+		Token: token, ExpiresAt: s.expiry(now, now.Add(s.cfg.AbsoluteLifetime)), Staff: st,
+		staffViewer: staffViewer(st, company, sess.ID), company: company,
+	}, nil
+}
+
+// auditLocked records a sign-in refused because the account is locked. The
+// caller proved nothing, so the system is the actor and the staff member
+// the subject.
+func (s *Service) auditLocked(ctx context.Context, st *ent.Staff) error {
+	return s.db.Tx(ctx, func(tx *db.Tx) error {
+		return audit.RecordAs(ctx, tx, audit.Actor{Kind: auditevent.ActorKindSYSTEM, CompanyID: st.CompanyID}, audit.Entry{
+			Action: "staff.login", SubjectType: "Staff", SubjectID: st.ID, Outcome: auditevent.OutcomeDENIED,
+			Details: map[string]any{"email": st.Email, "reason": "account locked"},
+		})
+	})
 }
 
 // recordFailure counts a wrong password and locks the account at the limit.
@@ -257,14 +296,18 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*viewer.Staff
 			return nil, nil, fmt.Errorf("touching session: %w", err)
 		}
 	}
-	company := st.Edges.Company
+	return staffViewer(st, st.Edges.Company, sess.ID), st.Edges.Company, nil
+}
+
+// staffViewer is the viewer for staff member st of company in session sessionID.
+func staffViewer(st *ent.Staff, company *ent.Company, sessionID int) *viewer.Staff {
 	return &viewer.Staff{
 		StaffID:        st.ID,
 		CompanyID:      st.CompanyID,
 		Role:           st.Role,
 		CanManageCards: CanManageCards(company, st.Role),
-		SessionID:      sess.ID,
-	}, company, nil
+		SessionID:      sessionID,
+	}
 }
 
 // Attach authenticates token and returns ctx carrying the viewer and their
@@ -278,7 +321,7 @@ func (s *Service) Attach(ctx context.Context, token string) (context.Context, er
 		}
 		return ctx, err
 	}
-	return WithCompany(viewer.NewContext(ctx, v), company), nil
+	return signedIn(ctx, v, company), nil
 }
 
 // Logout ends the session of token; an unknown token is not an error.

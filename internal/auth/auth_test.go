@@ -15,6 +15,7 @@ import (
 	"cardfile/ent"
 	"cardfile/ent/privacy"
 	"cardfile/ent/session"
+	"cardfile/ent/staff"
 	"cardfile/internal/apperr"
 	"cardfile/internal/auth"
 	"cardfile/internal/db"
@@ -116,7 +117,6 @@ func wantErr(t *testing.T, err error, code apperr.Code, msg string) {
 
 const (
 	msgInvalid = "invalid email or password"
-	msgLocked  = "too many failed sign-ins; try again later"
 	msgExpired = "your session has expired; sign in again"
 )
 
@@ -247,12 +247,17 @@ func TestTenWrongPasswordsLockTheAccount(t *testing.T) {
 		t.Fatalf("after 10 failures locked_until = %v failed_logins = %d, want now+30m and 0", got.LockedUntil, got.FailedLogins)
 	}
 
-	// The right password is refused while locked, without counting as a failure.
+	// The right password is refused while locked, without counting as a
+	// failure, with the wrong password's answer: a locked account must not
+	// tell that it exists.
 	_, err := f.svc.Login(ctx, "ana@acme.test", goodPassword, "")
-	wantErr(t, err, apperr.Unauthenticated, msgLocked)
+	wantErr(t, err, apperr.Unauthenticated, msgInvalid)
 	f.clock.Advance(29*time.Minute + 59*time.Second)
 	_, err = f.svc.Login(ctx, "ana@acme.test", goodPassword, "")
-	wantErr(t, err, apperr.Unauthenticated, msgLocked)
+	wantErr(t, err, apperr.Unauthenticated, msgInvalid)
+	if n := f.db.AuditEvent.Query().CountX(f.sys); n != 2 {
+		t.Errorf("%d audit events for two sign-ins to the locked account, want 2", n)
+	}
 
 	f.clock.Advance(time.Second)
 	f.login(t, "ana@acme.test")
@@ -316,7 +321,7 @@ func TestConcurrentWrongPasswordsAreAllCounted(t *testing.T) {
 			}
 			if tc.wantLocked {
 				_, err := f.svc.Login(context.Background(), "ana@acme.test", goodPassword, "")
-				wantErr(t, err, apperr.Unauthenticated, msgLocked)
+				wantErr(t, err, apperr.Unauthenticated, msgInvalid)
 			}
 		})
 	}
@@ -483,6 +488,25 @@ func TestAuthenticateReturnsTheViewer(t *testing.T) {
 	}
 }
 
+// A login's result carries the same viewer and company as a later request
+// with its token, so its payload can be resolved as the new session.
+func TestLoginSignsInTheSameViewerAsItsToken(t *testing.T) {
+	f := setup(t, testConfig())
+	f.staff(t, "ana@acme.test", viewer.Admin)
+	res := f.login(t, "ana@acme.test")
+	ctx := res.SignedIn(context.Background())
+	v, company, err := f.svc.Authenticate(context.Background(), res.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := viewer.FromContext(ctx); got == nil || *got != *v {
+		t.Errorf("login's viewer = %+v, its token's = %+v", got, *v)
+	}
+	if got := auth.CompanyFromContext(ctx); got == nil || got.ID != company.ID {
+		t.Errorf("login's company = %v, want %d", got, company.ID)
+	}
+}
+
 func TestCanManageCards(t *testing.T) {
 	withRoles := func(roles ...viewer.Role) *ent.Company { return &ent.Company{CardManagerRoles: roles} }
 	defaults := withRoles(viewer.DefaultCardManagers...)
@@ -575,5 +599,37 @@ func TestLoginsAreLimitedPerIP(t *testing.T) {
 	}
 	if _, err := svc.Login(context.Background(), "someone@acme.test", "wrong password", "198.51.100.8"); apperr.CodeOf(err) != apperr.Unauthenticated {
 		t.Fatalf("another IP was limited too: %v", err)
+	}
+}
+
+// BenchmarkLoginRefusals compares the work behind the one refusal answer at
+// the production bcrypt cost: an unknown email, a wrong password and a
+// locked account should cost about the same, so timing tells no more than
+// the answer does.
+func BenchmarkLoginRefusals(b *testing.B) {
+	d := dbtest.Open(b)
+	sys := privacy.DecisionContext(context.Background(), privacy.Allow)
+	cfg := auth.DefaultConfig()
+	cfg.MaxFailedLogins, cfg.LoginsPerMinute = 1<<30, 1<<30
+	svc := auth.New(d, cfg, nil)
+	co := d.Company.Create().SetName("Acme").SaveX(sys)
+	for _, email := range []string{"ana@acme.test", "lee@acme.test"} {
+		if _, err := svc.CreateStaff(sys, auth.NewStaff{CompanyID: co.ID, Email: email, Name: email, Role: viewer.Admin, Password: goodPassword}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	d.Staff.Update().Where(staff.Email("lee@acme.test")).SetLockedUntil(time.Now().Add(time.Hour)).ExecX(sys)
+	for _, bc := range []struct{ name, email, password string }{
+		{"unknown email", "nobody@acme.test", goodPassword},
+		{"wrong password", "ana@acme.test", "not the password"},
+		{"locked, right password", "lee@acme.test", goodPassword},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := svc.Login(context.Background(), bc.email, bc.password, ""); apperr.CodeOf(err) != apperr.Unauthenticated {
+					b.Fatalf("Login: %v", err)
+				}
+			}
+		})
 	}
 }

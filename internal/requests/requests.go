@@ -118,7 +118,8 @@ func (s *Service) Request(ctx context.Context, customerID int, email string) (*e
 	return req, nil
 }
 
-// Cancel revokes a request's link.
+// Cancel revokes a request's link. Only the newest request of a chain of
+// resends can be cancelled: the older ones no longer have a working link.
 func (s *Service) Cancel(ctx context.Context, id int) (*ent.CardRequest, error) {
 	entry := audit.Entry{Action: "card_request.cancel", SubjectType: "CardRequest", SubjectID: id}
 	if err := s.cards.Authorize(ctx, entry); err != nil {
@@ -126,6 +127,9 @@ func (s *Service) Cancel(ctx context.Context, id int) (*ent.CardRequest, error) 
 	}
 	var req *ent.CardRequest
 	err := s.db.Tx(ctx, func(tx *db.Tx) (err error) {
+		if _, _, err = s.lockNewest(ctx, tx, id); err != nil {
+			return err
+		}
 		if req, err = s.revoke(ctx, tx, id); err != nil {
 			return err
 		}
@@ -139,6 +143,8 @@ func (s *Service) Cancel(ctx context.Context, id int) (*ent.CardRequest, error) 
 }
 
 // Resend revokes a request's link and sends a new one, with a new window.
+// The new request replaces the old one, and only the newest request of such
+// a chain can be resent, so a chain never has more than one working link.
 func (s *Service) Resend(ctx context.Context, id int) (*ent.CardRequest, error) {
 	entry := audit.Entry{Action: "card_request.resend", SubjectType: "CardRequest", SubjectID: id}
 	if err := s.cards.Authorize(ctx, entry); err != nil {
@@ -146,11 +152,7 @@ func (s *Service) Resend(ctx context.Context, id int) (*ent.CardRequest, error) 
 	}
 	var fresh *ent.CardRequest
 	err := s.db.Tx(ctx, func(tx *db.Tx) error {
-		old, err := tx.CardRequest.Get(ctx, id)
-		if err != nil {
-			return err
-		}
-		cust, err := s.cards.LockCustomer(ctx, tx, old.CustomerID)
+		old, cust, err := s.lockNewest(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -176,6 +178,33 @@ func (s *Service) Resend(ctx context.Context, id int) (*ent.CardRequest, error) 
 		return nil, db.NotFound(err, "card request")
 	}
 	return fresh, nil
+}
+
+// lockNewest locks the customer of request id (customer first, as every card
+// and request change does) and then reads the request, so what it returns is
+// current: a concurrent resend or cancel has either committed or waits. A
+// request that a resend has replaced answers CONFLICT.
+func (s *Service) lockNewest(ctx context.Context, tx *db.Tx, id int) (*ent.CardRequest, *ent.Customer, error) {
+	req, err := tx.CardRequest.Get(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	cust, err := s.cards.LockCustomer(ctx, tx, req.CustomerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if req, err = tx.CardRequest.Get(ctx, id); err != nil {
+		return nil, nil, err
+	}
+	replaced, err := tx.CardRequest.Query().
+		Where(cardrequest.CustomerID(cust.ID), cardrequest.ReplacesID(id)).Exist(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("checking for a newer request: %w", err)
+	}
+	if replaced {
+		return nil, nil, apperr.New(apperr.Conflict, "this request was replaced by a newer link; resend or cancel the newest request instead")
+	}
+	return req, cust, nil
 }
 
 // create writes a new request with a fresh token and queues its email.

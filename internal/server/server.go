@@ -98,7 +98,7 @@ func New(cfg Config, d Deps) http.Handler {
 // depth limits, page-size caps, one error presenter, introspection in dev only.
 func GraphQL(cfg Config, r *graph.Resolver) *handler.Server {
 	r.SessionRecheck = cfg.SessionRecheck
-	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: r}))
+	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: r, Directives: graph.Directives}))
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(websocketTransport(cfg, r))
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
