@@ -28,7 +28,8 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			log.ErrorContext(ctx, "internal error", "path", gqlErr.Path.String(), "err", err)
 			gqlErr.Message = "internal error"
 		case apperr.ServiceUnavailable:
-			log.WarnContext(ctx, "database unavailable", "path", gqlErr.Path.String(), "err", err)
+			// The cause, not err: classify has already rewritten its message.
+			log.WarnContext(ctx, "database unavailable", "path", gqlErr.Path.String(), "err", gqlErr.Unwrap())
 		}
 		if gqlErr.Extensions == nil {
 			gqlErr.Extensions = map[string]any{}

@@ -20,8 +20,9 @@ import (
 	"cardfile/internal/viewer"
 )
 
-// While PostgreSQL stops and comes back under load (clients signing in,
-// querying and renaming a card over real HTTP), every answer is JSON with
+// While PostgreSQL stops (a fast shutdown, then a SIGKILL) and comes back
+// under load (clients signing in, querying and renaming a card over real
+// HTTP), every answer is JSON with
 // a code, never text/plain nor INTERNAL; an answer that is only
 // SERVICE_UNAVAILABLE is HTTP 503 with Retry-After; /readyz answers 503 on
 // the first probe after the database went away and 200 once it is back; and
@@ -36,6 +37,15 @@ func TestDatabaseOutageAnswersLikeTheAPI(t *testing.T) {
 	h := newHarness(t, func(o *app.Options) {
 		o.DatabaseURL = pg.URL()
 		o.Auth.LoginsPerMinute = 1 << 20 // the clients sign in over and over
+	})
+	t.Cleanup(func() {
+		if t.Failed() { // what the server made of it
+			for _, l := range strings.Split(h.logs.String(), "\n") {
+				if strings.Contains(l, "level=ERROR") {
+					t.Log(l)
+				}
+			}
+		}
 	})
 	tn := h.newTenant("Outage", 3)
 	admin := tn.tokens[viewer.Admin]
@@ -83,34 +93,41 @@ func TestDatabaseOutageAnswersLikeTheAPI(t *testing.T) {
 			return true
 		})
 	}
-	everyOp("every call succeeds before the outage", func(op string) bool { return tally.ok[op][phaseUp] > 0 })
+	everyOp("every call succeeds before the outage", func(op string) bool { return tally.ok[op][0] > 0 })
 
-	pg.Stop()
-	tally.phase.Store(phaseDown)
-	if status, took := readyz(t, srv.URL, 5*time.Second); status != http.StatusServiceUnavailable {
-		t.Fatalf("first /readyz after the database stopped = %d, want 503", status)
-	} else {
-		t.Logf("/readyz answered 503 %v after the database stopped", took)
-	}
-	everyOp("every call answers SERVICE_UNAVAILABLE while the database is down", func(op string) bool {
-		return tally.unavailable[op] > 0
-	})
+	// An operator's restart (fast shutdown: sessions end with 57P01), then
+	// a crash (SIGKILL: connections drop mid-statement, crash recovery).
+	for _, fault := range []struct {
+		name string
+		down func()
+	}{{"fast shutdown", pg.Stop}, {"kill -9", pg.Kill}} {
+		fault.down()
+		tally.phase.Add(1)
+		if status, took := readyz(t, srv.URL, 5*time.Second); status != http.StatusServiceUnavailable {
+			t.Fatalf("%s: first /readyz after the database went away = %d, want 503", fault.name, status)
+		} else {
+			t.Logf("%s: /readyz answered 503 %v after the database went away", fault.name, took)
+		}
+		everyOp(fault.name+": every call answers SERVICE_UNAVAILABLE while the database is down", func(op string) bool {
+			return tally.unavailable[op][tally.phase.Load()] >= 10
+		})
 
-	pg.Start()
-	restarted := time.Now()
-	for {
-		status, _ := readyz(t, srv.URL, 5*time.Second)
-		if status == http.StatusOK {
-			break
+		pg.Start()
+		restarted := time.Now()
+		for {
+			status, _ := readyz(t, srv.URL, 5*time.Second)
+			if status == http.StatusOK {
+				break
+			}
+			if time.Since(restarted) > 10*time.Second {
+				t.Fatalf("%s: /readyz still %d 10 s after the database came back", fault.name, status)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		if time.Since(restarted) > 10*time.Second {
-			t.Fatalf("/readyz still %d 10 s after the database came back", status)
-		}
-		time.Sleep(20 * time.Millisecond)
+		t.Logf("%s: /readyz answered 200 %v after the database came back", fault.name, time.Since(restarted))
+		back := tally.phase.Add(1)
+		everyOp(fault.name+": every call succeeds again without a restart", func(op string) bool { return tally.ok[op][back] > 0 })
 	}
-	t.Logf("/readyz answered 200 %v after the database came back", time.Since(restarted))
-	tally.phase.Store(phaseBack)
-	everyOp("every call succeeds again without a restart", func(op string) bool { return tally.ok[op][phaseBack] > 0 })
 	close(stop)
 	wg.Wait()
 	stop = make(chan struct{}) // for the deferred close
@@ -133,13 +150,6 @@ func TestDatabaseOutageAnswersLikeTheAPI(t *testing.T) {
 		t.Fatalf("/readyz after the database thawed = %d, want 200", status)
 	}
 }
-
-// The phases of the outage test, by when a call started.
-const (
-	phaseUp int32 = iota
-	phaseDown
-	phaseBack
-)
 
 // outageOp is one kind of call the load clients make.
 type outageOp struct {
@@ -206,10 +216,12 @@ func (op outageOp) call(client *http.Client, base string) outageAnswer {
 type outageTally struct {
 	phase atomic.Int32
 
-	mu          sync.Mutex
-	changed     chan struct{}
-	ok          map[string]map[int32]int // by call, then the phase the call started in
-	unavailable map[string]int
+	mu      sync.Mutex
+	changed chan struct{}
+	// by call, then the phase the call started in: 0 before the first
+	// fault, then odd while the database is down, even once it is back.
+	ok          map[string]map[int32]int
+	unavailable map[string]map[int32]int
 	codes       map[string]int // "call code"
 	bad         []string
 	badCount    int
@@ -217,7 +229,7 @@ type outageTally struct {
 
 func newOutageTally() *outageTally {
 	return &outageTally{changed: make(chan struct{}, 1), ok: map[string]map[int32]int{},
-		unavailable: map[string]int{}, codes: map[string]int{}}
+		unavailable: map[string]map[int32]int{}, codes: map[string]int{}}
 }
 
 func (t *outageTally) record(op string, phase int32, a outageAnswer) {
@@ -229,16 +241,13 @@ func (t *outageTally) record(op string, phase int32, a outageAnswer) {
 			t.bad = append(t.bad, op+": "+a.problem)
 		}
 	case len(a.codes) == 1 && a.codes[0] == "":
-		if t.ok[op] == nil {
-			t.ok[op] = map[int32]int{}
-		}
-		t.ok[op][phase]++
+		bump(t.ok, op, phase)
 		t.codes[op+" ok"]++
 	default:
 		for _, c := range a.codes {
 			t.codes[op+" "+c]++
 			if c == "SERVICE_UNAVAILABLE" {
-				t.unavailable[op]++
+				bump(t.unavailable, op, phase)
 			}
 		}
 	}
@@ -247,6 +256,13 @@ func (t *outageTally) record(op string, phase int32, a outageAnswer) {
 	case t.changed <- struct{}{}:
 	default:
 	}
+}
+
+func bump(m map[string]map[int32]int, op string, phase int32) {
+	if m[op] == nil {
+		m[op] = map[int32]int{}
+	}
+	m[op][phase]++
 }
 
 // waitFor returns once cond holds (checked after every answer), failing the

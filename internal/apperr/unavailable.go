@@ -1,6 +1,7 @@
 package apperr
 
 import (
+	"context"
 	"database/sql"
 	"database/sql/driver"
 	"encoding/json"
@@ -25,7 +26,8 @@ const MsgUnavailable = "cardfile cannot reach its database right now; try again 
 // opposed to refusing a statement: no connection could be made (refused,
 // reset, timed out), the server is shutting down or starting (57P01,
 // 57P02, 57P03, too many connections), or a connection died under a
-// statement (broken pipe, EOF, database/sql's bad or done connection). The
+// statement (broken pipe, EOF, pgx's "conn closed", database/sql's bad or
+// done connection). The
 // request was fine and may succeed once the database is back. SQLite's
 // "database is locked" is contention, not an outage, and is not matched.
 func Unavailable(err error) bool {
@@ -45,6 +47,11 @@ func Unavailable(err error) bool {
 			pg.Code == "57P01" || pg.Code == "57P02" || pg.Code == "57P03" || // admin, crash shutdown; cannot connect now
 			pg.Code == "53300" // too_many_connections
 	case errors.As(err, &op):
+		return true
+	case pgconn.SafeToRetry(err) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded):
+		// pgx never sent the statement: its connection had closed
+		// ("conn closed") or the write failed. A caller's own deadline or
+		// cancellation is no outage.
 		return true
 	}
 	for _, e := range []error{
