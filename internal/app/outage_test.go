@@ -34,10 +34,8 @@ func TestDatabaseOutageAnswersLikeTheAPI(t *testing.T) {
 		t.Skip("the outage test stops a PostgreSQL server; run it with CARDFILE_TEST_DB=postgres")
 	}
 	pg := dbtest.PrivatePostgres(t) // never the shared server
-	h := newHarness(t, func(o *app.Options) {
-		o.DatabaseURL = pg.URL()
-		o.Auth.LoginsPerMinute = 1 << 20 // the clients sign in over and over
-	})
+	pg.Use(t)
+	h := newHarness(t, func(o *app.Options) { o.Auth.LoginsPerMinute = 1 << 20 }) // the clients sign in over and over
 	t.Cleanup(func() {
 		if t.Failed() { // what the server made of it
 			for _, l := range strings.Split(h.logs.String(), "\n") {

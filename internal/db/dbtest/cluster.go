@@ -87,6 +87,14 @@ func (c *Cluster) URL() string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.port)
 }
 
+// Use points URL and Open (and so apptest.Options) at this cluster for the
+// rest of t: a schema of the test's own on it, as on the shared server.
+func (c *Cluster) Use(t testing.TB) {
+	t.Helper()
+	t.Setenv("CARDFILE_TEST_DB", "postgres")
+	t.Setenv("CARDFILE_TEST_DATABASE_URL", c.URL())
+}
+
 // Start starts the server and returns once it accepts connections. After
 // Kill it runs crash recovery first, as a real restart would.
 func (c *Cluster) Start() {
