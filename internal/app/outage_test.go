@@ -22,13 +22,12 @@ import (
 
 // While PostgreSQL stops (a fast shutdown, then a SIGKILL) and comes back
 // under load (clients signing in, querying and renaming a card over real
-// HTTP), every answer is JSON with
-// a code, never text/plain nor INTERNAL; an answer that is only
-// SERVICE_UNAVAILABLE is HTTP 503 with Retry-After; /readyz answers 503 on
-// the first probe after the database went away and 200 once it is back; and
-// the same server, never restarted, serves every kind of call again. A
-// frozen database (every process stopped, connections open) gets a 503
-// from /readyz within a second instead of a hung probe.
+// HTTP), every answer is JSON with a code, never text/plain nor INTERNAL;
+// an answer that is only SERVICE_UNAVAILABLE is HTTP 503 with Retry-After;
+// /readyz answers 503 on the first probe after the database went away and
+// 200 once it is back; and the same server, never restarted, serves every
+// kind of call again. A frozen database (every process stopped, connections
+// open) gets a 503 from /readyz within a second instead of a hung probe.
 func TestDatabaseOutageAnswersLikeTheAPI(t *testing.T) {
 	if !dbtest.Postgres() {
 		t.Skip("the outage test stops a PostgreSQL server; run it with CARDFILE_TEST_DB=postgres")
