@@ -23,9 +23,13 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 		code, field := classify(ctx, err, gqlErr)
-		if code == apperr.Internal {
+		switch code {
+		case apperr.Internal:
 			log.ErrorContext(ctx, "internal error", "path", gqlErr.Path.String(), "err", err)
 			gqlErr.Message = "internal error"
+		case apperr.ServiceUnavailable:
+			// The cause, not err: classify has already rewritten its message.
+			log.WarnContext(ctx, "database unavailable", "path", gqlErr.Path.String(), "err", gqlErr.Unwrap())
 		}
 		if gqlErr.Extensions == nil {
 			gqlErr.Extensions = map[string]any{}
@@ -62,6 +66,11 @@ func classify(ctx context.Context, err error, gqlErr *gqlerror.Error) (apperr.Co
 			}
 		}
 		return ae.Code, ae.Field
+	case apperr.Unavailable(err):
+		// Before privacy: a rule that could not read the database denies,
+		// and "sign in first" would be a lie.
+		gqlErr.Message = apperr.MsgUnavailable
+		return apperr.ServiceUnavailable, ""
 	case errors.Is(err, privacy.Deny):
 		if viewer.FromContext(ctx) == nil {
 			gqlErr.Message = "sign in first"

@@ -23,6 +23,9 @@ const (
 	LinkUnavailable    Code = "LINK_UNAVAILABLE"
 	PaymentNotAllowed  Code = "PAYMENT_NOT_ALLOWED"
 	RateLimited        Code = "RATE_LIMITED"
+	// ServiceUnavailable: cardfile cannot reach its database; try again
+	// after RetryAfter. Not the caller's fault, and no answer about them.
+	ServiceUnavailable Code = "SERVICE_UNAVAILABLE"
 	Internal           Code = "INTERNAL"
 )
 
@@ -65,11 +68,15 @@ func BadInput(field, format string, args ...any) *Error {
 // get the same answer as objects that do not exist.
 func NotFoundf(format string, args ...any) *Error { return New(NotFound, format, args...) }
 
-// CodeOf returns err's code: the code of an *Error in its chain, or Internal.
+// CodeOf returns err's code: the code of an *Error in its chain, else
+// ServiceUnavailable for a database that cannot be reached, else Internal.
 func CodeOf(err error) Code {
 	var e *Error
-	if errors.As(err, &e) {
+	switch {
+	case errors.As(err, &e):
 		return e.Code
+	case Unavailable(err):
+		return ServiceUnavailable
 	}
 	return Internal
 }

@@ -29,10 +29,14 @@ func Middleware(s *Service, log *slog.Logger) func(http.Handler) http.Handler {
 				case err == nil:
 				case apperr.CodeOf(err) == apperr.Unauthenticated:
 					log.DebugContext(ctx, "session token rejected", "origin", ip, "err", err)
-				default:
+				case apperr.CodeOf(err) == apperr.ServiceUnavailable:
 					// Not the caller's fault: answering "sign in" would be a lie.
+					log.WarnContext(ctx, "authenticating request: database unavailable", "origin", ip, "err", err)
+					apperr.WriteHTTP(w, http.StatusServiceUnavailable, apperr.Wrap(err, apperr.ServiceUnavailable, apperr.MsgUnavailable))
+					return
+				default:
 					log.ErrorContext(ctx, "authenticating request", "origin", ip, "err", err)
-					http.Error(w, "internal error", http.StatusInternalServerError)
+					apperr.WriteHTTP(w, http.StatusInternalServerError, apperr.New(apperr.Internal, "internal error"))
 					return
 				}
 			}

@@ -2,6 +2,8 @@ package auth_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"cardfile/internal/auth"
+	"cardfile/internal/db/dbtest"
 	"cardfile/internal/viewer"
 )
 
@@ -148,4 +151,57 @@ func TestBearerToken(t *testing.T) {
 			t.Errorf("BearerToken(%q) = %q, %v; want %q, %v", tc.header, got, ok, tc.want, tc.ok)
 		}
 	}
+}
+
+// A session lookup the database cannot answer is a coded JSON error, never
+// text/plain: SERVICE_UNAVAILABLE with 503 and Retry-After while the database
+// is unreachable (PostgreSQL stopped), INTERNAL with 500 for anything else
+// (here, a closed handle). Neither answers "sign in again": not the caller's fault.
+func TestMiddlewareAnswersJSONWhenTheSessionLookupFails(t *testing.T) {
+	type want struct {
+		status     int
+		code       string
+		retryAfter bool
+	}
+	check := func(t *testing.T, f *fixture, token string, breakIt func(), w want) {
+		t.Helper()
+		breakIt()
+		r := httptest.NewRequest(http.MethodPost, "/query", nil)
+		r.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		reached := false
+		auth.Middleware(f.svc, slog.New(slog.NewTextHandler(io.Discard, nil)))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+			reached = true
+		})).ServeHTTP(rec, r)
+		var body struct {
+			Errors []struct {
+				Message    string
+				Extensions map[string]string
+			}
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Header().Get("Content-Type") != "application/json" {
+			t.Fatalf("HTTP %d %q %s: want a JSON GraphQL error", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+		}
+		if reached || rec.Code != w.status || len(body.Errors) != 1 || body.Errors[0].Extensions["code"] != w.code ||
+			body.Errors[0].Message == "" || (rec.Header().Get("Retry-After") != "") != w.retryAfter {
+			t.Fatalf("reached %v, HTTP %d Retry-After %q %s; want %d %s", reached, rec.Code, rec.Header().Get("Retry-After"), rec.Body, w.status, w.code)
+		}
+	}
+	t.Run("closed database", func(t *testing.T) {
+		f := setup(t, testConfig())
+		f.staff(t, "ana@acme.test", viewer.Admin)
+		token := f.login(t, "ana@acme.test").Token
+		check(t, f, token, func() { f.db.Close() }, want{http.StatusInternalServerError, "INTERNAL", false})
+	})
+	t.Run("database stopped", func(t *testing.T) {
+		if !dbtest.Postgres() {
+			t.Skip("stopping a database needs CARDFILE_TEST_DB=postgres")
+		}
+		pg := dbtest.PrivatePostgres(t)
+		pg.Use(t)
+		f := setup(t, testConfig())
+		f.staff(t, "ana@acme.test", viewer.Admin)
+		token := f.login(t, "ana@acme.test").Token
+		check(t, f, token, pg.Stop, want{http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", true})
+	})
 }

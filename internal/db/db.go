@@ -29,6 +29,7 @@ type DB struct {
 	Dialect string // dialect.SQLite or dialect.Postgres
 	opts    []ent.Option
 	drv     dialect.Driver
+	probe   *sql.DB // Ping's own connection (PostgreSQL), nil: SQL
 	hook    StatementHook
 }
 
@@ -100,7 +101,27 @@ func Open(url string, opts ...Option) (*DB, error) {
 	}
 	d.drv = d.traced(entsql.OpenDB(dia, sqlDB))
 	d.Client = ent.NewClient(append([]ent.Option{ent.Driver(d.drv)}, d.opts...)...)
+	if dia == dialect.Postgres {
+		// One connection of Ping's own: a pool that is busy serving
+		// requests must not look like a database that is gone.
+		if d.probe, err = sql.Open(driver, dsn); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("opening %s database: %w", dia, err)
+		}
+		d.probe.SetMaxOpenConns(1)
+		d.probe.SetMaxIdleConns(1)
+	}
 	return d, nil
+}
+
+// Ping reports whether the database answers a round trip within ctx's
+// deadline. A dead idle connection costs nothing: database/sql drops it
+// and dials afresh, and a dial the server refuses fails at once.
+func (d *DB) Ping(ctx context.Context) error {
+	if d.probe != nil {
+		return d.probe.PingContext(ctx)
+	}
+	return d.SQL.PingContext(ctx)
 }
 
 // Migrate brings the schema up to date. It is additive: nothing is dropped.
@@ -118,7 +139,12 @@ func (d *DB) Migrate(ctx context.Context) error {
 }
 
 // Close closes the database.
-func (d *DB) Close() error { return d.Client.Close() }
+func (d *DB) Close() error {
+	if d.probe != nil {
+		d.probe.Close()
+	}
+	return d.Client.Close()
+}
 
 // Tx is one database transaction, reachable both through ent and as the
 // *sql.Tx underneath, so that other libraries (the job queue) can write in it.

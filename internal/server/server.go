@@ -14,6 +14,7 @@ import (
 
 	"cardfile/graph"
 	"cardfile/graph/generated"
+	"cardfile/internal/apperr"
 	"cardfile/internal/auth"
 	"cardfile/internal/mail"
 
@@ -39,6 +40,11 @@ type Config struct {
 	// SessionRecheck is how often open subscriptions re-check their session.
 	SessionRecheck time.Duration
 }
+
+// readyTimeout bounds the readiness probe's database round trip: a load
+// balancer must see a database that stopped answering (not only one that
+// refuses) within a second.
+const readyTimeout = 500 * time.Millisecond
 
 // DefaultConfig returns the limits cardfile runs with unless told otherwise.
 func DefaultConfig() Config {
@@ -67,7 +73,7 @@ func New(cfg Config, d Deps) http.Handler {
 		AllowedMethods: []string{http.MethodPost, http.MethodOptions},
 		AllowedHeaders: []string{"Authorization", "Content-Type"},
 		MaxAge:         600,
-	}).Handler(jsonPostOnly(limitBody(cfg.MaxBodyBytes, auth.Middleware(d.Resolver.Auth, d.Log)(GraphQL(cfg, d.Resolver)))))
+	}).Handler(jsonPostOnly(limitBody(cfg.MaxBodyBytes, auth.Middleware(d.Resolver.Auth, d.Log)(unavailableStatus(GraphQL(cfg, d.Resolver))))))
 	mux.Handle("/query", api)
 	if d.GatewayPages != nil {
 		mux.Handle(d.GatewayPrefix+"/", http.StripPrefix(d.GatewayPrefix, d.GatewayPages))
@@ -76,9 +82,9 @@ func New(cfg Config, d Deps) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 		defer cancel()
-		if err := d.Resolver.DB.SQL.PingContext(ctx); err != nil {
+		if err := d.Resolver.DB.Ping(ctx); err != nil {
 			d.Log.ErrorContext(ctx, "readiness: database unreachable", "err", err)
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unreachable"})
 			return
@@ -146,10 +152,7 @@ func jsonPostOnly(next http.Handler) http.Handler {
 
 // writeError writes a GraphQL-shaped BAD_USER_INPUT error.
 func writeError(w http.ResponseWriter, status int, message, field string) {
-	writeJSON(w, status, map[string]any{"errors": []map[string]any{{
-		"message":    message,
-		"extensions": map[string]string{"code": "BAD_USER_INPUT", "field": field},
-	}}})
+	apperr.WriteHTTP(w, status, apperr.BadInput(field, "%s", message))
 }
 
 // limitBody refuses bodies over max with 413 and a GraphQL-shaped error.

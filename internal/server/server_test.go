@@ -263,7 +263,7 @@ func TestHealthChecks(t *testing.T) {
 				if err := f.app.Jobs.Stop(context.Background()); err != nil {
 					t.Fatal(err)
 				}
-				if err := f.app.DB.SQL.Close(); err != nil {
+				if err := f.app.DB.Close(); err != nil { // the pool and readiness's own connection
 					t.Fatal(err)
 				}
 			}
