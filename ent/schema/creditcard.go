@@ -41,9 +41,9 @@ func (CreditCard) Fields() []ent.Field {
 		field.Time("expires_at").Optional().Immutable().
 			Annotations(noFilter, entgql.OrderField("EXPIRES_AT")).
 			Comment("The first instant the card no longer works: the start of the month after its expiry month."),
-		field.String("cardholder_name").Optional().MaxLen(100).Annotations(noFilter).Comment("Name on the card, if given."),
-		field.String("billing_zip").Optional().MaxLen(10).Annotations(noFilter).Comment("Billing ZIP code, if given."),
-		field.String("description").Default("").MaxLen(100).Annotations(noFilter).Comment("Staff's label for the card."),
+		field.String("cardholder_name").Optional().MaxRuneLen(100).Annotations(noFilter).Comment("Name on the card, if given."),
+		field.String("billing_zip").Optional().MaxRuneLen(10).Annotations(noFilter).Comment("Billing ZIP code, if given."),
+		field.String("description").Default("").MaxRuneLen(100).Annotations(noFilter).Comment("Staff's label for the card."),
 		field.Bool("is_primary").Default(false).Annotations(noFilter).Comment("The default card on payment screens; at most one per customer."),
 		field.Enum("source").Values("STAFF", "CUSTOMER_FORM", "PAYMENT").Immutable().
 			Annotations(noFilter).Comment("How the card was entered."),
