@@ -278,3 +278,45 @@ func TestFailedGatewayDeletionIsRetried(t *testing.T) {
 		t.Fatalf("the retry: %v, vault %d", err, vault())
 	}
 }
+
+// oddGateway is the sandbox answering with a cardholder name and postal
+// code of its choosing, as another gateway might.
+type oddGateway struct {
+	*sandbox.Gateway
+	name, zip string
+}
+
+func (g *oddGateway) SaveCard(ctx context.Context, token string) (gateway.Card, error) {
+	c, err := g.Gateway.SaveCard(ctx, token)
+	c.CardholderName, c.PostalCode = g.name, g.zip
+	return c, err
+}
+
+// Whatever the gateway says about the cardholder cannot fail the save after
+// the payment token is spent: it is fitted to what we store.
+func TestWhatTheGatewaySendsIsFittedBeforeSaving(t *testing.T) {
+	cases := []struct {
+		name, zip, wantName, wantZip string
+	}{
+		{"Pat Buyer", "12345-6789", "Pat Buyer", "12345-6789"},
+		{strings.Repeat("é", 150), "12345", strings.Repeat("é", 100), "12345"},
+		{"Pat\x00\tBuyer\u200b", "SW1A 1AA", "Pat Buyer\u200b", "SW1A 1AA"},
+		{"Pat 4111 1111 1111 1111", "12345", "", "12345"},
+		{"Pat Buyer", "not a postal code", "Pat Buyer", ""},
+		{"Pat Buyer", "12345\x00", "Pat Buyer", ""},
+	}
+	f := newFixture(t, nil)
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%.20q", c.name), func(t *testing.T) {
+			svc := cards.New(f.d, &oddGateway{Gateway: f.gw, name: c.name, zip: c.zip}, f.seal, f.broker, nil,
+				slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return now })
+			card, err := svc.Add(f.staff, cards.AddInput{CustomerID: f.customer.ID, PaymentToken: f.token(t, "4242424242424242"), AllowDuplicate: true})
+			if err != nil {
+				t.Fatalf("Add = %v", err)
+			}
+			if card.CardholderName != c.wantName || card.BillingZip != c.wantZip {
+				t.Fatalf("kept name %q, zip %q; want %q, %q", card.CardholderName, card.BillingZip, c.wantName, c.wantZip)
+			}
+		})
+	}
+}
