@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -58,7 +59,9 @@ func TestRefusedInputLeavesThePaymentTokenUsable(t *testing.T) {
 	pt := h.paymentToken("4242424242424242")
 	const add = `mutation($c: ID!, $t: String!, $d: String) { addCreditCard(input: {customerId: $c, paymentToken: $t, description: $d}) { id } }`
 	pay := func(customer string, extra map[string]any) map[string]any {
-		return map[string]any{"in": payIn(customer, "10.00", mergeVars(map[string]any{"paymentToken": pt}, extra))}
+		in := map[string]any{"paymentToken": pt}
+		maps.Copy(in, extra)
+		return map[string]any{"in": payIn(customer, "10.00", in)}
 	}
 	cases := []struct {
 		name, token, query string
@@ -130,13 +133,6 @@ func withoutAuditCount(snapshot string) string {
 		}
 	}
 	return strings.Join(keep, "\n")
-}
-
-func mergeVars(a, b map[string]any) map[string]any {
-	for k, v := range b {
-		a[k] = v
-	}
-	return a
 }
 
 // Text limits count characters everywhere: what the API accepts as 100

@@ -3,6 +3,13 @@
 // trail and events after commit. Tenancy and roles are enforced again by the
 // ent privacy rules underneath; the checks here exist to audit denials and
 // to answer with clear codes.
+//
+// Two rules keep concurrent changes safe. Every transaction that changes a
+// customer's cards locks the customer first (LockCustomer), so no two of
+// them lock rows in opposite orders and deadlock. And a single-use payment
+// token becomes a card only through SaveNew, which checks the input before
+// the gateway spends the token and deletes the stored card at the gateway
+// whenever it is not kept.
 package cards
 
 import (

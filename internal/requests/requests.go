@@ -127,6 +127,15 @@ func (s *Service) Cancel(ctx context.Context, id int) (*ent.CardRequest, error) 
 	}
 	var req *ent.CardRequest
 	err := s.db.Tx(ctx, func(tx *db.Tx) (err error) {
+		// Lock the customer before the request row, as submit does: the
+		// audit row below would otherwise lock the customer second.
+		customerID, err := tx.CardRequest.Query().Where(cardrequest.ID(id)).Select(cardrequest.FieldCustomerID).Int(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := s.cards.LockCustomer(ctx, tx, customerID); err != nil {
+			return err
+		}
 		if req, err = s.revoke(ctx, tx, id); err != nil {
 			return err
 		}
