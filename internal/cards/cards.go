@@ -232,17 +232,14 @@ func (s *Service) exchange(ctx context.Context, paymentToken string) (gateway.Ca
 
 // fit makes what the gateway says about a card storable, so nothing it
 // sends can fail the save after the token is spent: the cardholder name
-// loses control characters and anything like a card number and is cut to
-// its column; a ZIP code that is not one is dropped.
+// loses control characters and is cut to its column; a postal code that
+// does not fit its column is dropped.
 func fit(c gateway.Card) gateway.Card {
 	name := strings.Join(strings.FieldsFunc(c.CardholderName, func(r rune) bool {
 		return unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError
 	}), " ")
 	if r := []rune(name); len(r) > CardholderNameMaxLen {
 		name = strings.TrimSpace(string(r[:CardholderNameMaxLen]))
-	}
-	if textguard.HasCardNumber(name) {
-		name = ""
 	}
 	c.CardholderName = name
 	if !zipPattern.MatchString(c.PostalCode) {
