@@ -13,6 +13,7 @@ import (
 
 	"cardfile/ent"
 	"cardfile/ent/creditcard"
+	"cardfile/ent/payment"
 	"cardfile/ent/privacy"
 	"cardfile/internal/apperr"
 	"cardfile/internal/cards"
@@ -317,5 +318,29 @@ func TestWhatTheGatewaySendsIsFittedBeforeSaving(t *testing.T) {
 				t.Fatalf("kept name %q, zip %q; want %q, %q", card.CardholderName, card.BillingZip, c.wantName, c.wantZip)
 			}
 		})
+	}
+}
+
+// A card being charged keeps its token at the gateway until the payment's
+// outcome is recorded: deleting it meanwhile is a CONFLICT, and works once
+// the payment is settled.
+func TestACardBeingChargedIsNotDeleted(t *testing.T) {
+	f := newFixture(t, nil)
+	c, err := f.svc.Add(f.staff, cards.AddInput{CustomerID: f.customer.ID, PaymentToken: f.token(t, "4242424242424242")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.d.Payment.Create().SetCompanyID(f.customer.CompanyID).SetCustomerID(f.customer.ID).SetCreditCardID(c.ID).
+		SetAmountCents(1000).SetCurrency("USD").SetScreen(payment.ScreenRECEIVE_PAYMENTS).
+		SetIdempotencyKey("charging-1").SetRequestHash([]byte{1}).SaveX(f.sys)
+	if _, err := f.svc.Delete(f.staff, c.ID); code(err) != apperr.Conflict {
+		t.Fatalf("Delete while charging = %v, want CONFLICT", err)
+	}
+	if !f.d.CreditCard.Query().Where(creditcard.ID(c.ID)).ExistX(f.sys) {
+		t.Fatal("the card was deleted while being charged")
+	}
+	p.Update().SetStatus(payment.StatusAPPROVED).ExecX(f.sys)
+	if _, err := f.svc.Delete(f.staff, c.ID); err != nil {
+		t.Fatalf("Delete after the charge = %v", err)
 	}
 }
