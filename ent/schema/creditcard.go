@@ -2,11 +2,13 @@ package schema
 
 import (
 	"context"
+	"fmt"
 
 	"cardfile/internal/expiry"
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
@@ -26,6 +28,13 @@ func (CreditCard) Mixin() []ent.Mixin { return []ent.Mixin{TenantMixin{}, TimeMi
 // are not searchable; customers filter on having them.
 var noFilter = entgql.Skip(entgql.SkipWhereInput)
 
+// varchar sizes a text column on PostgreSQL, where varchar(n) counts
+// characters, as MaxRuneLen does; ent's own migration leaves varchar
+// unbounded there. SQLite's text has no size: MaxRuneLen guards it alone.
+func varchar(n int) map[string]string {
+	return map[string]string{dialect.Postgres: fmt.Sprintf("varchar(%d)", n)}
+}
+
 // Fields of the CreditCard.
 func (CreditCard) Fields() []ent.Field {
 	return []ent.Field{
@@ -41,9 +50,9 @@ func (CreditCard) Fields() []ent.Field {
 		field.Time("expires_at").Optional().Immutable().
 			Annotations(noFilter, entgql.OrderField("EXPIRES_AT")).
 			Comment("The first instant the card no longer works: the start of the month after its expiry month."),
-		field.String("cardholder_name").Optional().MaxLen(100).Annotations(noFilter).Comment("Name on the card, if given."),
-		field.String("billing_zip").Optional().MaxLen(10).Annotations(noFilter).Comment("Billing ZIP code, if given."),
-		field.String("description").Default("").MaxLen(100).Annotations(noFilter).Comment("Staff's label for the card."),
+		field.String("cardholder_name").Optional().MaxRuneLen(100).SchemaType(varchar(100)).Annotations(noFilter).Comment("Name on the card, if given."),
+		field.String("billing_zip").Optional().MaxRuneLen(10).SchemaType(varchar(10)).Annotations(noFilter).Comment("Billing ZIP code, if given."),
+		field.String("description").Default("").MaxRuneLen(100).SchemaType(varchar(100)).Annotations(noFilter).Comment("Staff's label for the card."),
 		field.Bool("is_primary").Default(false).Annotations(noFilter).Comment("The default card on payment screens; at most one per customer."),
 		field.Enum("source").Values("STAFF", "CUSTOMER_FORM", "PAYMENT").Immutable().
 			Annotations(noFilter).Comment("How the card was entered."),

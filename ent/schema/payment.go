@@ -33,7 +33,7 @@ func (Payment) Fields() []ent.Field {
 			Annotations(noFilter).Comment("PENDING while charging; UNKNOWN when the gateway did not answer (check before charging again); FAILED when nothing was charged."),
 		field.Enum("screen").Values("RECEIVE_PAYMENTS", "ORDER_ENTRY", "ACCOUNTS_RECEIVABLE").Immutable().
 			Annotations(noFilter).Comment("The screen the payment was applied from."),
-		field.String("reference").Default("").MaxLen(64).Immutable().Annotations(noFilter).Comment("Invoice or order number."),
+		field.String("reference").Default("").MaxRuneLen(64).SchemaType(varchar(64)).Immutable().Annotations(noFilter).Comment("Invoice or order number."),
 		field.String("idempotency_key").NotEmpty().MaxLen(100).Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Bytes("request_hash").Immutable().Sensitive().Annotations(entgql.Skip(entgql.SkipAll)),
 		field.String("gateway_transaction_id").Optional().Annotations(noFilter).Comment("The gateway's transaction id, when approved."),

@@ -3,19 +3,32 @@
 // trail and events after commit. Tenancy and roles are enforced again by the
 // ent privacy rules underneath; the checks here exist to audit denials and
 // to answer with clear codes.
+//
+// Two rules keep concurrent changes safe. Every transaction that changes a
+// customer's cards locks the customer first (LockCustomer), so no two of
+// them lock rows in opposite orders and deadlock. And a single-use payment
+// token becomes a card only through SaveNew, which checks the input before
+// the gateway spends the token and deletes the stored card at the gateway
+// whenever it is not kept.
 package cards
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
+	"regexp"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"cardfile/ent"
 	"cardfile/ent/creditcard"
 	"cardfile/ent/customer"
+	"cardfile/ent/payment"
 	"cardfile/internal/apperr"
 	"cardfile/internal/audit"
+	"cardfile/internal/auth"
 	"cardfile/internal/db"
 	"cardfile/internal/eligibility"
 	"cardfile/internal/events"
@@ -30,7 +43,9 @@ import (
 // Limits on what one customer may keep.
 const (
 	MaxCardsPerCustomer = 20
-	DescriptionMaxLen   = 100
+	// The column sizes in ent/schema match these; both count characters.
+	DescriptionMaxLen    = 100
+	CardholderNameMaxLen = 100
 )
 
 // Service applies the card rules.
@@ -81,23 +96,62 @@ type AddInput struct {
 // customer's first card, or any card while none is primary, becomes primary.
 func (s *Service) Add(ctx context.Context, in AddInput) (*ent.CreditCard, error) {
 	entry := audit.Entry{Action: "credit_card.add", CustomerID: in.CustomerID, SubjectType: "Customer", SubjectID: in.CustomerID}
-	if err := s.Authorize(ctx, entry); err != nil {
+	if err := auth.Authorize(ctx, s.client, s.log, entry); err != nil {
 		return nil, err
 	}
-	if _, err := textguard.Text("description", in.Description, DescriptionMaxLen, false); err != nil {
+	return s.SaveNew(ctx, NewCard{AddInput: in, Actor: audit.Staff(viewer.FromContext(ctx))})
+}
+
+// NewCard is a card entered in the gateway's hosted fields, on its way to
+// being charged, saved, or both.
+type NewCard struct {
+	AddInput
+	// Actor is who saves the card, for the audit trail.
+	Actor audit.Actor
+	// Use, when set, gets the card stored at the gateway before it is saved
+	// (a payment charges it) and says whether to save it after all. Its
+	// error is returned as it is.
+	Use func(ctx context.Context, card gateway.Card) (save bool, err error)
+	// Saved, when set, runs inside the transaction that saves the card, after
+	// the card row exists: a failure rolls the save back.
+	Saved func(ctx context.Context, tx *db.Tx, card *ent.CreditCard) error
+	// UseOnly means the card is only used, never saved: no card-limit or
+	// description checks apply.
+	UseOnly bool
+}
+
+// SaveNew is the one way a payment token becomes a card, in the order that
+// keeps both the token and the locks safe:
+//
+//  1. every check the input decides (description, the customer is ours and
+//     may pay by card, room for another card), so a refused input leaves
+//     the single-use token unspent;
+//  2. the exchange at the gateway, outside any transaction (no lock is held
+//     while the gateway works);
+//  3. Use, if set;
+//  4. one transaction that locks the customer before anything else (the
+//     lock order of every card change), saves the card and runs Saved;
+//  5. on any failure after the exchange, or when the card is not to be
+//     saved, the card is deleted at the gateway.
+//
+// It returns the saved card, or nil when the card was only used. The caller
+// has authorized the actor.
+func (s *Service) SaveNew(ctx context.Context, in NewCard) (*ent.CreditCard, error) {
+	if err := s.check(ctx, in); err != nil {
 		return nil, err
 	}
-	// Refuse early, before the gateway consumes the token, when the customer
-	// is not ours or could never pay by card.
-	cust, err := s.client.Customer.Query().Where(customer.ID(in.CustomerID)).WithCompany().Only(ctx)
+	saved, err := s.exchange(ctx, in.PaymentToken)
 	if err != nil {
-		return nil, db.NotFound(err, "customer")
+		return nil, err
 	}
-	if v := eligibility.Customer(cust.Edges.Company, cust); !v.Allowed {
-		return nil, v.Err()
+	save := !in.UseOnly
+	if in.Use != nil {
+		if save, err = in.Use(ctx, saved); err != nil || in.UseOnly {
+			save = false
+		}
 	}
-	saved, err := s.Exchange(ctx, in.PaymentToken)
-	if err != nil {
+	if !save {
+		s.discard(ctx, saved)
 		return nil, err
 	}
 	var card *ent.CreditCard
@@ -106,39 +160,108 @@ func (s *Service) Add(ctx context.Context, in AddInput) (*ent.CreditCard, error)
 		if err != nil {
 			return err
 		}
-		card, err = s.Save(ctx, tx, cust, saved, in, audit.Staff(viewer.FromContext(ctx)))
-		return err
+		if card, err = s.save(ctx, tx, cust, saved, in.AddInput, in.Actor); err != nil {
+			return err
+		}
+		if in.Saved != nil {
+			return in.Saved(ctx, tx, card)
+		}
+		return nil
 	})
 	if err != nil {
-		s.Discard(ctx, saved)
+		s.discard(ctx, saved)
 		return nil, s.clientError(err, "customer")
 	}
 	return card, nil
 }
 
-// Exchange turns a single-use payment token into a card stored at the
-// gateway. Until Save keeps it, the caller owns it: Discard it on failure.
-func (s *Service) Exchange(ctx context.Context, paymentToken string) (gateway.Card, error) {
-	if paymentToken == "" || len(paymentToken) > 4096 {
-		return gateway.Card{}, apperr.BadInput("paymentToken", "enter the card in the secure card fields first")
+// check refuses, before the gateway spends the payment token, whatever the
+// input alone decides. save checks the card limit again under the lock.
+func (s *Service) check(ctx context.Context, in NewCard) error {
+	if in.PaymentToken == "" || len(in.PaymentToken) > 4096 {
+		return apperr.BadInput("paymentToken", "enter the card in the secure card fields first")
 	}
+	if !in.UseOnly {
+		if _, err := textguard.Text("description", in.Description, DescriptionMaxLen, false); err != nil {
+			return err
+		}
+	}
+	cust, err := s.client.Customer.Query().Where(customer.ID(in.CustomerID)).WithCompany().Only(ctx)
+	if err != nil {
+		return db.NotFound(err, "customer")
+	}
+	if v := eligibility.Customer(cust.Edges.Company, cust); !v.Allowed {
+		return v.Err()
+	}
+	if in.UseOnly {
+		return nil
+	}
+	room, err := s.HasRoom(ctx, in.CustomerID)
+	if err != nil {
+		return err
+	}
+	if !room {
+		return errCardLimit()
+	}
+	return nil
+}
+
+// HasRoom reports whether the customer may keep another card.
+func (s *Service) HasRoom(ctx context.Context, customerID int) (bool, error) {
+	n, err := s.client.CreditCard.Query().Where(creditcard.CustomerID(customerID)).Count(ctx)
+	if err != nil {
+		return false, fmt.Errorf("counting cards: %w", err)
+	}
+	return n < MaxCardsPerCustomer, nil
+}
+
+func errCardLimit() error {
+	return apperr.BadInput("customerId", "a customer can keep at most %d cards; delete one first", MaxCardsPerCustomer)
+}
+
+// exchange turns a single-use payment token into a card stored at the
+// gateway, fitted to what we store. Until save keeps it, SaveNew owns it.
+func (s *Service) exchange(ctx context.Context, paymentToken string) (gateway.Card, error) {
 	saved, err := s.gateway.SaveCard(ctx, paymentToken)
 	if err != nil {
 		s.log.InfoContext(ctx, "gateway refused a card", "err", err)
 		return gateway.Card{}, gateway.ClientError(err, "paymentToken")
 	}
-	return saved, nil
+	return fit(saved), nil
 }
 
-// Discard deletes an exchanged card that was not kept.
-func (s *Service) Discard(ctx context.Context, saved gateway.Card) {
+// fit makes what the gateway says about a card storable, so nothing it
+// sends can fail the save after the token is spent: the cardholder name
+// loses control characters and card numbers (redacted before the cut, so
+// the mask cannot push it past its column) and is cut to its column; a
+// postal code that does not fit its column is dropped.
+func fit(c gateway.Card) gateway.Card {
+	name := textguard.Redact(strings.Join(strings.FieldsFunc(c.CardholderName, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError
+	}), " "))
+	if r := []rune(name); len(r) > CardholderNameMaxLen {
+		name = strings.TrimSpace(string(r[:CardholderNameMaxLen]))
+	}
+	c.CardholderName = name
+	if !zipPattern.MatchString(c.PostalCode) {
+		c.PostalCode = ""
+	}
+	return c
+}
+
+// zipPattern is a billing postal code that fits its column: a US ZIP or
+// ZIP+4, or another country's code of letters, digits, spaces and dashes.
+var zipPattern = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z -]{0,8}[0-9A-Za-z]$`)
+
+// discard deletes an exchanged card that was not kept.
+func (s *Service) discard(ctx context.Context, saved gateway.Card) {
 	s.deleteAtGateway(ctx, 0, saved.Token)
 }
 
-// Save keeps an exchanged card for cust inside tx, as actor: the card limit,
-// duplicate check and one-primary rule, the audit event, and the ADDED event.
-// The caller has locked cust (LockCustomer) in tx.
-func (s *Service) Save(ctx context.Context, tx *db.Tx, cust *ent.Customer, saved gateway.Card, in AddInput, actor audit.Actor) (*ent.CreditCard, error) {
+// save keeps an exchanged card for cust inside tx, as actor: the card
+// limit, duplicate check and one-primary rule, the audit event, and the
+// ADDED event. SaveNew has locked cust in tx.
+func (s *Service) save(ctx context.Context, tx *db.Tx, cust *ent.Customer, saved gateway.Card, in AddInput, actor audit.Actor) (*ent.CreditCard, error) {
 	desc, err := textguard.Text("description", in.Description, DescriptionMaxLen, false)
 	if err != nil {
 		return nil, err
@@ -151,7 +274,7 @@ func (s *Service) Save(ctx context.Context, tx *db.Tx, cust *ent.Customer, saved
 		return nil, fmt.Errorf("loading cards: %w", err)
 	}
 	if len(existing) >= MaxCardsPerCustomer {
-		return nil, apperr.BadInput("customerId", "a customer can keep at most %d cards; delete one first", MaxCardsPerCustomer)
+		return nil, errCardLimit()
 	}
 	hasPrimary := false
 	for _, c := range existing {
@@ -176,7 +299,7 @@ func (s *Service) Save(ctx context.Context, tx *db.Tx, cust *ent.Customer, saved
 		SetCompanyID(cust.CompanyID).SetCustomerID(cust.ID).
 		SetGatewayToken(sealed).SetBrand(BrandOf(saved.Brand)).SetLast4(saved.Last4).
 		SetExpMonth(saved.ExpMonth).SetExpYear(saved.ExpYear).
-		SetCardholderName(textguard.Redact(saved.CardholderName)).SetBillingZip(saved.PostalCode).
+		SetCardholderName(saved.CardholderName).SetBillingZip(saved.PostalCode).
 		SetDescription(desc).SetIsPrimary(primary).SetSource(in.Source)
 	if actor.StaffID != 0 {
 		create.SetCreatedByID(actor.StaffID)
@@ -197,7 +320,7 @@ func (s *Service) Save(ctx context.Context, tx *db.Tx, cust *ent.Customer, saved
 // Rename changes a card's description.
 func (s *Service) Rename(ctx context.Context, id int, description string) (*ent.CreditCard, error) {
 	entry := audit.Entry{Action: "credit_card.rename", SubjectType: "CreditCard", SubjectID: id}
-	if err := s.Authorize(ctx, entry); err != nil {
+	if err := auth.Authorize(ctx, s.client, s.log, entry); err != nil {
 		return nil, err
 	}
 	desc, err := textguard.Text("description", description, DescriptionMaxLen, true)
@@ -206,7 +329,7 @@ func (s *Service) Rename(ctx context.Context, id int, description string) (*ent.
 	}
 	var card *ent.CreditCard
 	err = s.db.Tx(ctx, func(tx *db.Tx) error {
-		old, err := tx.CreditCard.Get(ctx, id)
+		old, err := s.lockCard(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -230,13 +353,24 @@ func (s *Service) Rename(ctx context.Context, id int, description string) (*ent.
 // primary card promotes the newest unexpired card, if any.
 func (s *Service) Delete(ctx context.Context, id int) (newPrimary *ent.CreditCard, err error) {
 	entry := audit.Entry{Action: "credit_card.delete", SubjectType: "CreditCard", SubjectID: id}
-	if err := s.Authorize(ctx, entry); err != nil {
+	if err := auth.Authorize(ctx, s.client, s.log, entry); err != nil {
 		return nil, err
 	}
 	var card *ent.CreditCard
 	err = s.db.Tx(ctx, func(tx *db.Tx) error {
 		if card, err = s.lockCard(ctx, tx, id); err != nil {
 			return err
+		}
+		// A payment being charged to the card holds its token at the
+		// gateway: the card stays until the payment's outcome is recorded.
+		// Payments claim under the same customer lock, so none slips by.
+		charging, err := tx.Payment.Query().Where(payment.CustomerID(card.CustomerID), payment.CreditCardID(id),
+			payment.StatusEQ(payment.StatusPENDING)).Exist(ctx)
+		if err != nil {
+			return fmt.Errorf("checking payments in progress: %w", err)
+		}
+		if charging {
+			return apperr.New(apperr.Conflict, "a payment with this card is being processed; try again in a moment")
 		}
 		if err := tx.CreditCard.DeleteOne(card).Exec(ctx); err != nil {
 			return fmt.Errorf("deleting card: %w", err)
@@ -276,7 +410,7 @@ func (s *Service) Delete(ctx context.Context, id int) (newPrimary *ent.CreditCar
 // every instant the customer has at most one primary card.
 func (s *Service) SetPrimary(ctx context.Context, id int) (*ent.CreditCard, error) {
 	entry := audit.Entry{Action: "credit_card.set_primary", SubjectType: "CreditCard", SubjectID: id}
-	if err := s.Authorize(ctx, entry); err != nil {
+	if err := auth.Authorize(ctx, s.client, s.log, entry); err != nil {
 		return nil, err
 	}
 	var card *ent.CreditCard
@@ -315,23 +449,11 @@ func (s *Service) publish(ctx context.Context, tx *db.Tx, c *ent.CreditCard, id 
 	return s.events.Publish(ctx, tx, events.Event{Topic: events.Cards, CompanyID: c.CompanyID, CustomerID: c.CustomerID, ID: id, Kind: kind})
 }
 
-// Authorize answers UNAUTHENTICATED or FORBIDDEN (auditing the denial)
-// unless the viewer may manage cards; the privacy rules enforce the same
-// underneath. Card requests use it too.
-func (s *Service) Authorize(ctx context.Context, e audit.Entry) error {
-	v := viewer.FromContext(ctx)
-	if v == nil {
-		return apperr.New(apperr.Unauthenticated, "sign in to manage credit cards")
-	}
-	if !v.CanManageCards {
-		audit.Denied(ctx, s.client, s.log, e)
-		return apperr.New(apperr.Forbidden, "your role may not manage credit cards")
-	}
-	return nil
-}
-
 // LockCustomer loads the customer and serializes card changes for it: a row
 // lock on PostgreSQL; on SQLite every write transaction is already exclusive.
+// Every transaction that changes a customer's cards or card requests takes
+// this lock first, before any row it inserts or updates locks the customer
+// through a foreign key: one lock order, so no two of them deadlock.
 func (s *Service) LockCustomer(ctx context.Context, tx *db.Tx, id int) (*ent.Customer, error) {
 	q := tx.Customer.Query().Where(customer.ID(id))
 	if s.db.Dialect == dialect.Postgres {
@@ -340,13 +462,15 @@ func (s *Service) LockCustomer(ctx context.Context, tx *db.Tx, id int) (*ent.Cus
 	return q.Only(ctx)
 }
 
-// lockCard loads a card after locking its customer, so the card read is current.
+// lockCard locks a card's customer, then reads the card. The customer id
+// never changes, so reading it alone before the lock is safe; the card
+// itself is read once, after the lock, so the read is current.
 func (s *Service) lockCard(ctx context.Context, tx *db.Tx, id int) (*ent.CreditCard, error) {
-	c, err := tx.CreditCard.Get(ctx, id)
+	customerID, err := tx.CreditCard.Query().Where(creditcard.ID(id)).Select(creditcard.FieldCustomerID).Int(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.LockCustomer(ctx, tx, c.CustomerID); err != nil {
+	if _, err := s.LockCustomer(ctx, tx, customerID); err != nil {
 		return nil, err
 	}
 	return tx.CreditCard.Get(ctx, id)

@@ -13,6 +13,7 @@ import (
 
 	"cardfile/ent"
 	"cardfile/ent/creditcard"
+	"cardfile/ent/payment"
 	"cardfile/ent/privacy"
 	"cardfile/internal/apperr"
 	"cardfile/internal/cards"
@@ -22,6 +23,7 @@ import (
 	"cardfile/internal/gateway"
 	"cardfile/internal/gateway/sandbox"
 	"cardfile/internal/sealer"
+	"cardfile/internal/textguard"
 	"cardfile/internal/viewer"
 )
 
@@ -276,5 +278,71 @@ func TestFailedGatewayDeletionIsRetried(t *testing.T) {
 	flaky.down = false
 	if err := svc.DeleteGatewayCard(context.Background(), rec.sealed[0]); err != nil || vault() != 0 {
 		t.Fatalf("the retry: %v, vault %d", err, vault())
+	}
+}
+
+// oddGateway is the sandbox answering with a cardholder name and postal
+// code of its choosing, as another gateway might.
+type oddGateway struct {
+	*sandbox.Gateway
+	name, zip string
+}
+
+func (g *oddGateway) SaveCard(ctx context.Context, token string) (gateway.Card, error) {
+	c, err := g.Gateway.SaveCard(ctx, token)
+	c.CardholderName, c.PostalCode = g.name, g.zip
+	return c, err
+}
+
+// Whatever the gateway says about the cardholder cannot fail the save after
+// the payment token is spent: it is fitted to what we store.
+func TestWhatTheGatewaySendsIsFittedBeforeSaving(t *testing.T) {
+	cases := []struct {
+		name, zip, wantName, wantZip string
+	}{
+		{"Pat Buyer", "12345-6789", "Pat Buyer", "12345-6789"},
+		{strings.Repeat("é", 150), "12345", strings.Repeat("é", 100), "12345"},
+		{"Pat\x00\tBuyer\u200b", "SW1A 1AA", "Pat Buyer\u200b", "SW1A 1AA"},
+		{"Pat Buyer", "not a postal code", "Pat Buyer", ""},
+		{strings.Repeat("a", 86) + " 6759649826430", "12345", strings.Repeat("a", 86) + " " + textguard.Masked[:13], "12345"},
+		{"Pat Buyer", "12345\x00", "Pat Buyer", ""},
+	}
+	f := newFixture(t, nil)
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%.20q", c.name), func(t *testing.T) {
+			svc := cards.New(f.d, &oddGateway{Gateway: f.gw, name: c.name, zip: c.zip}, f.seal, f.broker, nil,
+				slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return now })
+			card, err := svc.Add(f.staff, cards.AddInput{CustomerID: f.customer.ID, PaymentToken: f.token(t, "4242424242424242"), AllowDuplicate: true})
+			if err != nil {
+				t.Fatalf("Add = %v", err)
+			}
+			if card.CardholderName != c.wantName || card.BillingZip != c.wantZip {
+				t.Fatalf("kept name %q, zip %q; want %q, %q", card.CardholderName, card.BillingZip, c.wantName, c.wantZip)
+			}
+		})
+	}
+}
+
+// A card being charged keeps its token at the gateway until the payment's
+// outcome is recorded: deleting it meanwhile is a CONFLICT, and works once
+// the payment is settled.
+func TestACardBeingChargedIsNotDeleted(t *testing.T) {
+	f := newFixture(t, nil)
+	c, err := f.svc.Add(f.staff, cards.AddInput{CustomerID: f.customer.ID, PaymentToken: f.token(t, "4242424242424242")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.d.Payment.Create().SetCompanyID(f.customer.CompanyID).SetCustomerID(f.customer.ID).SetCreditCardID(c.ID).
+		SetAmountCents(1000).SetCurrency("USD").SetScreen(payment.ScreenRECEIVE_PAYMENTS).
+		SetIdempotencyKey("charging-1").SetRequestHash([]byte{1}).SaveX(f.sys)
+	if _, err := f.svc.Delete(f.staff, c.ID); code(err) != apperr.Conflict {
+		t.Fatalf("Delete while charging = %v, want CONFLICT", err)
+	}
+	if !f.d.CreditCard.Query().Where(creditcard.ID(c.ID)).ExistX(f.sys) {
+		t.Fatal("the card was deleted while being charged")
+	}
+	p.Update().SetStatus(payment.StatusAPPROVED).ExecX(f.sys)
+	if _, err := f.svc.Delete(f.staff, c.ID); err != nil {
+		t.Fatalf("Delete after the charge = %v", err)
 	}
 }

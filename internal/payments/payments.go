@@ -17,6 +17,7 @@ import (
 	"cardfile/ent/payment"
 	"cardfile/internal/apperr"
 	"cardfile/internal/audit"
+	"cardfile/internal/auth"
 	"cardfile/internal/cards"
 	"cardfile/internal/db"
 	"cardfile/internal/eligibility"
@@ -77,7 +78,7 @@ var keyPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{8,100}$`)
 // charges again; the same key with other input is a CONFLICT.
 func (s *Service) Apply(ctx context.Context, in ApplyInput) (*ent.Payment, error) {
 	entry := audit.Entry{Action: "payment.apply", CustomerID: in.CustomerID, SubjectType: "Customer", SubjectID: in.CustomerID}
-	if err := s.cards.Authorize(ctx, entry); err != nil {
+	if err := auth.Authorize(ctx, s.db.Client, s.log, entry); err != nil {
 		return nil, err
 	}
 	cents, hash, err := s.validate(&in)
@@ -153,11 +154,11 @@ func (s *Service) check(ctx context.Context, in ApplyInput) (*ent.Customer, *ent
 	}
 	if in.CreditCardID == 0 {
 		if in.SaveCard {
-			n, err := s.db.CreditCard.Query().Where(creditcard.CustomerID(cust.ID)).Count(ctx)
+			room, err := s.cards.HasRoom(ctx, cust.ID)
 			if err != nil {
 				return nil, nil, err
 			}
-			if n >= cards.MaxCardsPerCustomer {
+			if !room {
 				return nil, nil, apperr.BadInput("saveCard", "this customer already keeps %d cards; pay without saving, or delete one first", cards.MaxCardsPerCustomer)
 			}
 		}
@@ -173,19 +174,36 @@ func (s *Service) check(ctx context.Context, in ApplyInput) (*ent.Customer, *ent
 	return cust, card, nil
 }
 
-// claim writes the PENDING payment that owns the idempotency key.
-func (s *Service) claim(ctx context.Context, in ApplyInput, cust *ent.Customer, card *ent.CreditCard, cents int64, hash []byte) (*ent.Payment, error) {
-	c := s.db.Payment.Create().
-		SetCompanyID(cust.CompanyID).SetCustomerID(cust.ID).SetAmountCents(cents).SetCurrency("USD").
-		SetScreen(in.Screen).SetReference(in.Reference).SetIdempotencyKey(in.IdempotencyKey).SetRequestHash(hash)
-	if v := viewer.FromContext(ctx); v != nil {
-		c.SetCreatedByID(v.StaffID)
-	}
-	if card != nil {
-		c.SetCreditCardID(card.ID).SetCardBrand(string(card.Brand)).SetCardLast4(card.Last4).
-			SetCardExpMonth(card.ExpMonth).SetCardExpYear(card.ExpYear)
-	}
-	return c.Save(ctx)
+// claim writes the PENDING payment that owns the idempotency key. It locks
+// the customer first, as every card change does, so that a saved card
+// cannot be deleted between here and the charge: Delete, under the same
+// lock, refuses while the card has a PENDING payment.
+func (s *Service) claim(ctx context.Context, in ApplyInput, cust *ent.Customer, card *ent.CreditCard, cents int64, hash []byte) (p *ent.Payment, err error) {
+	err = s.db.Tx(ctx, func(tx *db.Tx) error {
+		if _, err := s.cards.LockCustomer(ctx, tx, cust.ID); err != nil {
+			return err
+		}
+		c := tx.Payment.Create().
+			SetCompanyID(cust.CompanyID).SetCustomerID(cust.ID).SetAmountCents(cents).SetCurrency("USD").
+			SetScreen(in.Screen).SetReference(in.Reference).SetIdempotencyKey(in.IdempotencyKey).SetRequestHash(hash)
+		if v := viewer.FromContext(ctx); v != nil {
+			c.SetCreatedByID(v.StaffID)
+		}
+		if card != nil {
+			still, err := tx.CreditCard.Query().Where(creditcard.ID(card.ID), creditcard.CustomerID(cust.ID)).Exist(ctx)
+			if err != nil {
+				return err
+			}
+			if !still {
+				return apperr.New(apperr.NotFound, "credit card not found")
+			}
+			c.SetCreditCardID(card.ID).SetCardBrand(string(card.Brand)).SetCardLast4(card.Last4).
+				SetCardExpMonth(card.ExpMonth).SetCardExpYear(card.ExpYear)
+		}
+		p, err = c.Save(ctx)
+		return err
+	})
+	return p, err
 }
 
 // charge takes the money and records what happened. From here on the
@@ -193,47 +211,68 @@ func (s *Service) claim(ctx context.Context, in ApplyInput, cust *ent.Customer, 
 func (s *Service) charge(ctx context.Context, p *ent.Payment, in ApplyInput, cust *ent.Customer, card *ent.CreditCard) (*ent.Payment, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ChargeTimeout)
 	defer cancel()
-	var (
-		token   string
-		newCard *gateway.Card
-		err     error
-	)
 	if card != nil {
-		if token, err = s.sealer.Open(card.GatewayToken, cards.GatewayTokenPurpose); err != nil {
+		token, err := s.sealer.Open(card.GatewayToken, cards.GatewayTokenPurpose)
+		var res gateway.ChargeResult
+		if err != nil {
 			err = apperr.Wrap(err, apperr.Internal, "internal error") // our fault, not the gateway's
-		}
-	} else {
-		var saved gateway.Card
-		if saved, err = s.cards.Exchange(ctx, in.PaymentToken); err == nil {
-			newCard, token = &saved, saved.Token
-		}
-	}
-	var res gateway.ChargeResult
-	if err == nil {
-		exp := [2]int{p.CardExpMonth, p.CardExpYear}
-		if newCard != nil {
-			exp = [2]int{newCard.ExpMonth, newCard.ExpYear}
-		}
-		res, err = s.gateway.Charge(ctx, gateway.ChargeRequest{
-			CardToken: token, ExpMonth: exp[0], ExpYear: exp[1], AmountCents: p.AmountCents, Currency: p.Currency,
-			IdempotencyKey: chargeKey(p.CompanyID, p.IdempotencyKey), Reference: p.Reference,
-		})
-	}
-	p, err = s.record(ctx, p, newCard, res, err)
-	if err != nil {
-		if newCard != nil {
-			s.cards.Discard(ctx, *newCard)
-		}
-		return nil, err
-	}
-	if newCard != nil {
-		if p.Status == payment.StatusAPPROVED && in.SaveCard {
-			p = s.keepCard(ctx, p, in, cust, *newCard)
 		} else {
-			s.cards.Discard(ctx, *newCard)
+			res, err = s.gateway.Charge(ctx, chargeRequest(p, token, card.ExpMonth, card.ExpYear))
 		}
+		if p, err = s.record(ctx, p, nil, res, err); err != nil {
+			return nil, err
+		}
+		return answer(p)
+	}
+	// A new card: cards.SaveNew exchanges the token, lets us charge the
+	// card, then saves it (when asked and approved) or deletes it at the
+	// gateway. The payment stands either way: if saving fails (say the
+	// customer reached the card limit meanwhile) the payment says so.
+	var (
+		charged   bool  // the charge was tried and its outcome recorded
+		recordErr error // recording the outcome failed
+		linked    *ent.Payment
+	)
+	_, err := s.cards.SaveNew(ctx, cards.NewCard{
+		AddInput: cards.AddInput{CustomerID: cust.ID, PaymentToken: in.PaymentToken, Description: in.Description,
+			MakePrimary: in.MakePrimary, AllowDuplicate: true, Source: creditcard.SourcePAYMENT},
+		Actor:   audit.Staff(viewer.FromContext(ctx)),
+		UseOnly: !in.SaveCard,
+		Use: func(ctx context.Context, newCard gateway.Card) (bool, error) {
+			res, err := s.gateway.Charge(ctx, chargeRequest(p, newCard.Token, newCard.ExpMonth, newCard.ExpYear))
+			if p, recordErr = s.record(ctx, p, &newCard, res, err); recordErr != nil {
+				return false, recordErr
+			}
+			charged = true
+			return p.Status == payment.StatusAPPROVED, nil
+		},
+		Saved: func(ctx context.Context, tx *db.Tx, card *ent.CreditCard) (err error) {
+			linked, err = tx.Payment.UpdateOneID(p.ID).SetCreditCardID(card.ID).SetSavedCard(true).Save(ctx)
+			return err
+		},
+	})
+	switch {
+	case recordErr != nil:
+		return nil, recordErr
+	case !charged && err != nil:
+		// Refused or failed before the charge: nothing was taken.
+		if p, err = s.record(ctx, p, nil, gateway.ChargeResult{}, err); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		s.log.WarnContext(ctx, "an approved payment's card could not be saved", "payment_id", p.ID, "err", err)
+	case linked != nil:
+		p = linked
 	}
 	return answer(p)
+}
+
+// chargeRequest is the gateway request for payment p from a stored card.
+func chargeRequest(p *ent.Payment, cardToken string, expMonth, expYear int) gateway.ChargeRequest {
+	return gateway.ChargeRequest{
+		CardToken: cardToken, ExpMonth: expMonth, ExpYear: expYear, AmountCents: p.AmountCents, Currency: p.Currency,
+		IdempotencyKey: chargeKey(p.CompanyID, p.IdempotencyKey), Reference: p.Reference,
+	}
 }
 
 // record writes the charge's outcome and its audit event in one transaction.
@@ -251,8 +290,9 @@ func (s *Service) record(ctx context.Context, p *ent.Payment, newCard *gateway.C
 		if newCard != nil {
 			u.SetCardBrand(newCard.Brand).SetCardLast4(newCard.Last4).SetCardExpMonth(newCard.ExpMonth).SetCardExpYear(newCard.ExpYear)
 		}
+		id := p.ID
 		if p, err = u.Save(ctx); ent.IsNotFound(err) {
-			p, err = tx.Payment.Get(ctx, p.ID)
+			p, err = tx.Payment.Get(ctx, id)
 			return err // settled meanwhile: nothing to record
 		} else if err != nil {
 			return err
@@ -274,33 +314,6 @@ func (s *Service) record(ctx context.Context, p *ent.Payment, newCard *gateway.C
 		return nil, apperr.Wrap(err, apperr.Internal, "internal error")
 	}
 	return p, nil
-}
-
-// keepCard saves the new card of an approved payment for future payments.
-// The payment stands either way: if saving fails (say the customer reached
-// the card limit meanwhile) the card is discarded and the payment says so.
-func (s *Service) keepCard(ctx context.Context, p *ent.Payment, in ApplyInput, cust *ent.Customer, newCard gateway.Card) *ent.Payment {
-	var saved *ent.Payment
-	err := s.db.Tx(ctx, func(tx *db.Tx) error {
-		locked, err := s.cards.LockCustomer(ctx, tx, cust.ID)
-		if err != nil {
-			return err
-		}
-		card, err := s.cards.Save(ctx, tx, locked, newCard, cards.AddInput{
-			Source: creditcard.SourcePAYMENT, Description: in.Description, MakePrimary: in.MakePrimary, AllowDuplicate: true,
-		}, audit.Staff(viewer.FromContext(ctx)))
-		if err != nil {
-			return err
-		}
-		saved, err = tx.Payment.UpdateOneID(p.ID).SetCreditCardID(card.ID).SetSavedCard(true).Save(ctx)
-		return err
-	})
-	if err != nil {
-		s.log.WarnContext(ctx, "an approved payment's card could not be saved", "payment_id", p.ID, "err", err)
-		s.cards.Discard(ctx, newCard)
-		return p
-	}
-	return saved
 }
 
 // outcomeOf classifies a charge error: DECLINED, UNKNOWN (may have been

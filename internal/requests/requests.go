@@ -18,6 +18,7 @@ import (
 	"cardfile/ent/privacy"
 	"cardfile/internal/apperr"
 	"cardfile/internal/audit"
+	"cardfile/internal/auth"
 	"cardfile/internal/cards"
 	"cardfile/internal/db"
 	"cardfile/internal/eligibility"
@@ -89,7 +90,7 @@ func (s *Service) LinkTTL() time.Duration { return s.cfg.LinkTTL }
 // and its email job are written in one transaction.
 func (s *Service) Request(ctx context.Context, customerID int, email string) (*ent.CardRequest, error) {
 	entry := audit.Entry{Action: "card_request.send", CustomerID: customerID, SubjectType: "Customer", SubjectID: customerID}
-	if err := s.cards.Authorize(ctx, entry); err != nil {
+	if err := auth.Authorize(ctx, s.db.Client, s.log, entry); err != nil {
 		return nil, err
 	}
 	addr, err := textguard.Email("email", email)
@@ -122,7 +123,7 @@ func (s *Service) Request(ctx context.Context, customerID int, email string) (*e
 // resends can be cancelled: the older ones no longer have a working link.
 func (s *Service) Cancel(ctx context.Context, id int) (*ent.CardRequest, error) {
 	entry := audit.Entry{Action: "card_request.cancel", SubjectType: "CardRequest", SubjectID: id}
-	if err := s.cards.Authorize(ctx, entry); err != nil {
+	if err := auth.Authorize(ctx, s.db.Client, s.log, entry); err != nil {
 		return nil, err
 	}
 	var req *ent.CardRequest
@@ -147,7 +148,7 @@ func (s *Service) Cancel(ctx context.Context, id int) (*ent.CardRequest, error) 
 // a chain can be resent, so a chain never has more than one working link.
 func (s *Service) Resend(ctx context.Context, id int) (*ent.CardRequest, error) {
 	entry := audit.Entry{Action: "card_request.resend", SubjectType: "CardRequest", SubjectID: id}
-	if err := s.cards.Authorize(ctx, entry); err != nil {
+	if err := auth.Authorize(ctx, s.db.Client, s.log, entry); err != nil {
 		return nil, err
 	}
 	var fresh *ent.CardRequest
@@ -323,57 +324,48 @@ func (s *Service) Submit(ctx context.Context, token, paymentToken string) (*Form
 		return nil, err
 	}
 	sys := privacy.DecisionContext(ctx, privacy.Allow)
-	if _, err := s.usable(sys, s.db.Client, token); err != nil {
-		return nil, err
-	}
-	saved, err := s.cards.Exchange(ctx, paymentToken)
+	// An unusable link is refused before the payment token is spent.
+	req, err := s.usable(sys, s.db.Client, token)
 	if err != nil {
 		return nil, err
 	}
+	actor := audit.Customer(req.CompanyID)
 	var form *Form
-	err = s.db.Tx(sys, func(tx *db.Tx) error {
-		req, err := s.usable(sys, tx.Client, token)
-		if err != nil {
-			return err
-		}
-		page := req.Edges.Customer // with its company, for the form
-		// Lock the customer first, as every card change does, so a
-		// concurrent resend cannot lock the two in the other order.
-		cust, err := s.cards.LockCustomer(sys, tx, req.CustomerID)
-		if err != nil {
-			return err
-		}
-		// Claim the request: of concurrent submissions only one sees it open.
-		n, err := tx.CardRequest.Update().
-			Where(cardrequest.ID(req.ID), cardrequest.StatusIn(cardrequest.StatusPENDING, cardrequest.StatusOPENED)).
-			SetStatus(cardrequest.StatusCOMPLETED).SetCompletedAt(s.now().UTC()).Save(sys)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return errUnavailable()
-		}
-		actor := audit.Customer(req.CompanyID)
-		card, err := s.cards.Save(sys, tx, cust, saved, cards.AddInput{
-			Source: creditcard.SourceCUSTOMER_FORM, AllowDuplicate: true, Description: "Entered by the customer",
-		}, actor)
-		if err != nil {
-			return err
-		}
-		if req, err = tx.CardRequest.UpdateOneID(req.ID).SetCreditCardID(card.ID).Save(sys); err != nil {
-			return err
-		}
-		form = s.form(req, page)
-		if err := audit.RecordAs(sys, tx, actor, audit.Entry{
-			Action: "card_request.complete", CustomerID: cust.ID, SubjectType: "CardRequest", SubjectID: req.ID,
-			Details: map[string]any{"card": cards.Display(card), "email": req.Email},
-		}); err != nil {
-			return err
-		}
-		return s.publish(sys, tx, req)
+	_, err = s.cards.SaveNew(sys, cards.NewCard{
+		AddInput: cards.AddInput{CustomerID: req.CustomerID, PaymentToken: paymentToken,
+			Source: creditcard.SourceCUSTOMER_FORM, AllowDuplicate: true, Description: "Entered by the customer"},
+		Actor: actor,
+		// Under the customer lock SaveNew took first, claim the request: of
+		// concurrent submissions only one still finds it open.
+		Saved: func(ctx context.Context, tx *db.Tx, card *ent.CreditCard) error {
+			req, err := s.usable(ctx, tx.Client, token)
+			if err != nil {
+				return err
+			}
+			page := req.Edges.Customer // with its company, for the form
+			n, err := tx.CardRequest.Update().
+				Where(cardrequest.ID(req.ID), cardrequest.StatusIn(cardrequest.StatusPENDING, cardrequest.StatusOPENED)).
+				SetStatus(cardrequest.StatusCOMPLETED).SetCompletedAt(s.now().UTC()).SetCreditCardID(card.ID).Save(ctx)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return errUnavailable()
+			}
+			if req, err = tx.CardRequest.Get(ctx, req.ID); err != nil {
+				return err
+			}
+			form = s.form(req, page)
+			if err := audit.RecordAs(ctx, tx, actor, audit.Entry{
+				Action: "card_request.complete", CustomerID: req.CustomerID, SubjectType: "CardRequest", SubjectID: req.ID,
+				Details: map[string]any{"card": cards.Display(card), "email": req.Email},
+			}); err != nil {
+				return err
+			}
+			return s.publish(ctx, tx, req)
+		},
 	})
 	if err != nil {
-		s.cards.Discard(ctx, saved)
 		return nil, err
 	}
 	return form, nil
