@@ -107,6 +107,7 @@ func GraphQL(cfg Config, r *graph.Resolver) *handler.Server {
 	}
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
 	srv.Use(graph.DepthLimit{Max: cfg.MaxDepth})
+	srv.Use(&graph.PageArgs{})
 	srv.AroundFields(graph.PageSizes)
 	srv.AroundOperations(SubscriptionsOnly)
 	srv.SetErrorPresenter(graph.ErrorPresenter(r.Log))
