@@ -95,7 +95,7 @@ func New(cfg Config, d Deps) http.Handler {
 }
 
 // GraphQL is the GraphQL handler: POST and graphql-transport-ws, a query cache, complexity and
-// depth limits, page-size caps, one error presenter, introspection in dev only.
+// depth limits, page-argument checks and page-size caps, one error presenter, introspection in dev only.
 func GraphQL(cfg Config, r *graph.Resolver) *handler.Server {
 	r.SessionRecheck = cfg.SessionRecheck
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: r}))

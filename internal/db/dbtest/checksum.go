@@ -31,21 +31,21 @@ type Rule struct {
 // narrows named tables; tables it does not name are hashed whole.
 func Checksums(t testing.TB, db *sql.DB, dia string, rules map[string]Rule) map[string]string {
 	t.Helper()
-	tables, err := tableNames(db, dia)
+	tables, err := catalog(db, dia)
 	if err != nil {
-		t.Fatalf("listing tables: %v", err)
+		t.Fatalf("reading the catalog: %v", err)
 	}
 	sums := make(map[string]string, len(tables))
-	for _, table := range tables {
-		rule := rules[table]
+	for _, tb := range tables {
+		rule := rules[tb.name]
 		if rule.Skip {
 			continue
 		}
-		sum, err := tableChecksum(db, dia, table, rule)
+		sum, err := tableChecksum(db, tb, rule)
 		if err != nil {
-			t.Fatalf("checksumming %s: %v", table, err)
+			t.Fatalf("checksumming %s: %v", tb.name, err)
 		}
-		sums[table] = sum
+		sums[tb.name] = sum
 	}
 	return sums
 }
@@ -70,44 +70,71 @@ func ChecksumDiff(before, after map[string]string) []string {
 	return diff
 }
 
-func tableNames(db *sql.DB, dia string) ([]string, error) {
-	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`
-	if dia == dialect.Postgres {
-		q = `SELECT table_name FROM information_schema.tables
-			WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`
-	}
-	return strings1(db, q)
+// table is a table's name, its columns in declaration order and its
+// primary key's columns in key order.
+type table struct {
+	name      string
+	cols, key []string
 }
 
-// columns returns the table's columns in declaration order and its primary
-// key columns in key order.
-func columns(db *sql.DB, dia, table string) (cols, key []string, err error) {
-	if dia == dialect.Postgres {
-		if cols, err = strings1(db, `SELECT column_name FROM information_schema.columns
-			WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`, table); err != nil {
-			return nil, nil, err
+// catalog lists the tables with their columns and keys: three catalog
+// queries on PostgreSQL, a pragma a table on SQLite.
+func catalog(db *sql.DB, dia string) ([]table, error) {
+	if dia != dialect.Postgres {
+		names, err := strings1(db, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+		if err != nil {
+			return nil, err
 		}
-		key, err = strings1(db, `SELECT a.attname FROM pg_index i
-			JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-			WHERE i.indrelid = $1::regclass AND i.indisprimary
-			ORDER BY array_position(i.indkey, a.attnum)`, quote(table))
-		return cols, key, err
+		tables := make([]table, len(names))
+		for i, n := range names {
+			tables[i].name = n
+			if tables[i].cols, tables[i].key, err = sqliteColumns(db, n); err != nil {
+				return nil, err
+			}
+		}
+		return tables, nil
 	}
-	rows, err := db.Query(`SELECT name, pk FROM pragma_table_info(?) ORDER BY cid`, table)
+	names, err := strings1(db, `SELECT table_name FROM information_schema.tables
+		WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`)
+	if err != nil {
+		return nil, err
+	}
+	cols, err := pairs(db, `SELECT table_name, column_name FROM information_schema.columns
+		WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := pairs(db, `SELECT c.relname, a.attname FROM pg_index i
+		JOIN pg_class c ON c.oid = i.indrelid
+		JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+		WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) AND i.indisprimary
+		ORDER BY c.relname, array_position(i.indkey, a.attnum)`)
+	if err != nil {
+		return nil, err
+	}
+	tables := make([]table, len(names))
+	for i, n := range names {
+		tables[i] = table{name: n, cols: cols[n], key: keys[n]}
+	}
+	return tables, nil
+}
+
+func sqliteColumns(db *sql.DB, name string) (cols, key []string, err error) {
+	rows, err := db.Query(`SELECT name, pk FROM pragma_table_info(?) ORDER BY cid`, name)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer rows.Close()
 	pks := map[int]string{}
 	for rows.Next() {
-		var name string
+		var col string
 		var pk int
-		if err := rows.Scan(&name, &pk); err != nil {
+		if err := rows.Scan(&col, &pk); err != nil {
 			return nil, nil, err
 		}
-		cols = append(cols, name)
+		cols = append(cols, col)
 		if pk > 0 {
-			pks[pk] = name
+			pks[pk] = col
 		}
 	}
 	for i := 1; i <= len(pks); i++ {
@@ -116,18 +143,15 @@ func columns(db *sql.DB, dia, table string) (cols, key []string, err error) {
 	return cols, key, rows.Err()
 }
 
-func tableChecksum(db *sql.DB, dia, table string, rule Rule) (string, error) {
-	cols, key, err := columns(db, dia, table)
-	if err != nil {
-		return "", err
-	}
+func tableChecksum(db *sql.DB, tb table, rule Rule) (string, error) {
+	cols, key := tb.cols, tb.key
 	if rule.Columns != nil {
 		cols = rule.Columns
 	}
 	if len(key) == 0 {
 		key = cols // no primary key: every column orders the rows
 	}
-	q := "SELECT " + quoteAll(cols) + " FROM " + quote(table)
+	q := "SELECT " + quoteAll(cols) + " FROM " + quote(tb.name)
 	if rule.Where != "" {
 		q += " WHERE " + rule.Where
 	}
@@ -176,6 +200,24 @@ func strings1(db *sql.DB, q string, args ...any) ([]string, error) {
 			return nil, err
 		}
 		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// pairs groups the second column of q's rows by the first.
+func pairs(db *sql.DB, q string) (map[string][]string, error) {
+	rows, err := db.Query(q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		out[k] = append(out[k], v)
 	}
 	return out, rows.Err()
 }
