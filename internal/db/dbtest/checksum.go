@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -77,8 +78,8 @@ type table struct {
 	cols, key []string
 }
 
-// catalog lists the tables with their columns and keys: three catalog
-// queries on PostgreSQL, a pragma a table on SQLite.
+// catalog lists the tables with their columns and keys: one catalog
+// query on PostgreSQL, a pragma a table on SQLite.
 func catalog(db *sql.DB, dia string) ([]table, error) {
 	if dia != dialect.Postgres {
 		names, err := strings1(db, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
@@ -94,29 +95,47 @@ func catalog(db *sql.DB, dia string) ([]table, error) {
 		}
 		return tables, nil
 	}
-	names, err := strings1(db, `SELECT table_name FROM information_schema.tables
-		WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`)
+	// pg_catalog, not information_schema: the latter is slow with the many
+	// test schemas a shared server holds.
+	rows, err := db.Query(`SELECT c.relname, a.attname, array_position(i.indkey, a.attnum)
+		FROM pg_class c
+		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+		LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
+		WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+		  AND c.relkind IN ('r', 'p')
+		ORDER BY c.relname, a.attnum`)
 	if err != nil {
 		return nil, err
 	}
-	cols, err := pairs(db, `SELECT table_name, column_name FROM information_schema.columns
-		WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`)
-	if err != nil {
-		return nil, err
+	defer rows.Close()
+	var tables []table
+	keys := map[int64]string{} // by position in the key (int2vector counts from 0)
+	flush := func() {
+		if len(tables) > 0 {
+			last := &tables[len(tables)-1]
+			for _, pos := range slices.Sorted(maps.Keys(keys)) {
+				last.key = append(last.key, keys[pos])
+			}
+		}
+		clear(keys)
 	}
-	keys, err := pairs(db, `SELECT c.relname, a.attname FROM pg_index i
-		JOIN pg_class c ON c.oid = i.indrelid
-		JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-		WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) AND i.indisprimary
-		ORDER BY c.relname, array_position(i.indkey, a.attnum)`)
-	if err != nil {
-		return nil, err
+	for rows.Next() {
+		var name, col string
+		var pos sql.NullInt64
+		if err := rows.Scan(&name, &col, &pos); err != nil {
+			return nil, err
+		}
+		if len(tables) == 0 || tables[len(tables)-1].name != name {
+			flush()
+			tables = append(tables, table{name: name})
+		}
+		tables[len(tables)-1].cols = append(tables[len(tables)-1].cols, col)
+		if pos.Valid {
+			keys[pos.Int64] = col
+		}
 	}
-	tables := make([]table, len(names))
-	for i, n := range names {
-		tables[i] = table{name: n, cols: cols[n], key: keys[n]}
-	}
-	return tables, nil
+	flush()
+	return tables, rows.Err()
 }
 
 func sqliteColumns(db *sql.DB, name string) (cols, key []string, err error) {
@@ -200,24 +219,6 @@ func strings1(db *sql.DB, q string, args ...any) ([]string, error) {
 			return nil, err
 		}
 		out = append(out, s)
-	}
-	return out, rows.Err()
-}
-
-// pairs groups the second column of q's rows by the first.
-func pairs(db *sql.DB, q string) (map[string][]string, error) {
-	rows, err := db.Query(q)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string][]string{}
-	for rows.Next() {
-		var k, v string
-		if err := rows.Scan(&k, &v); err != nil {
-			return nil, err
-		}
-		out[k] = append(out[k], v)
 	}
 	return out, rows.Err()
 }
