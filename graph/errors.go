@@ -59,10 +59,13 @@ func classify(ctx context.Context, err error, gqlErr *gqlerror.Error) (apperr.Co
 		if ae.Reason != "" {
 			gqlErr.Extensions = map[string]any{"reason": ae.Reason}
 		}
-		if ae.Field == "" && ae.Code == apperr.BadUserInput && len(gqlErr.Path) > 0 {
-			// An argument that failed to parse: its path ends with the argument's name.
-			if name, ok := gqlErr.Path[len(gqlErr.Path)-1].(ast.PathName); ok {
-				return ae.Code, string(name)
+		if ae.Field == "" && ae.Code == apperr.BadUserInput {
+			// An argument that failed to parse: its path ends with the
+			// argument's name, then list indexes for an element of a list.
+			for i := len(gqlErr.Path) - 1; i >= 0; i-- {
+				if name, ok := gqlErr.Path[i].(ast.PathName); ok {
+					return ae.Code, string(name)
+				}
 			}
 		}
 		return ae.Code, ae.Field

@@ -16,6 +16,9 @@ import (
 // ExpiringCreditCards is the resolver for the expiringCreditCards field.
 func (r *queryResolver) ExpiringCreditCards(ctx context.Context, withinDays *int, after *entgql.Cursor[int], first *int) (*ent.CreditCardConnection, error) {
 	q, err := r.Cards.Expiring(deref(withinDays))
+	if err == nil {
+		err = CursorFits("after", after, ent.CreditCardOrderFieldExpiresAt.Value)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,6 @@ func TestOtherCompaniesDataIsUnreachable(t *testing.T) {
 	h.addCard(b.tokens[viewer.Admin], fmt.Sprint(b.customers[0].ID), "5555555555554444", "Bravo's card", "")
 	aStaff := fmt.Sprint(a.staff[viewer.Admin].ID)
 	aCompany := fmt.Sprint(a.company.ID)
-	before := h.snapshot()
 
 	bToken := b.tokens[viewer.Admin]
 	reads := []struct{ name, query string }{
@@ -56,6 +55,8 @@ func TestOtherCompaniesDataIsUnreachable(t *testing.T) {
 		{"make A's card primary", `mutation { setPrimaryCreditCard(id: "` + aCard.ID + `") { id } }`},
 		{"delete A's card", `mutation { deleteCreditCard(id: "` + aCard.ID + `") { deletedId } }`},
 	}
+	h.t = t
+	before := h.snapshot() // after tokenizing above, which writes at the gateway
 	for _, c := range writes {
 		t.Run("write/"+c.name, func(t *testing.T) {
 			h.t = t

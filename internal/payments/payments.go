@@ -328,7 +328,12 @@ func outcomeOf(err error) (payment.Status, string, string) {
 	case errors.Is(err, gateway.ErrOutcomeUnknown):
 		return payment.StatusUNKNOWN, "OUTCOME_UNKNOWN", "The gateway did not answer; the charge may have gone through. Check with the processor before charging again."
 	}
-	ce := gateway.ClientError(err, "paymentToken")
+	// An error already coded (a refused payment token from cards.Exchange)
+	// keeps its code; ClientError would not recognise it again.
+	ce := err
+	if e, ok := apperr.As(err); !ok || e.Code != apperr.BadUserInput {
+		ce = gateway.ClientError(err, "paymentToken")
+	}
 	if e, ok := apperr.As(ce); ok {
 		return payment.StatusFAILED, string(e.Code), e.Message
 	}

@@ -101,7 +101,7 @@ func New(cfg Config, d Deps) http.Handler {
 }
 
 // GraphQL is the GraphQL handler: POST and graphql-transport-ws, a query cache, complexity and
-// depth limits, page-size caps, one error presenter, introspection in dev only.
+// depth limits, page-argument checks and page-size caps, one error presenter, introspection in dev only.
 func GraphQL(cfg Config, r *graph.Resolver) *handler.Server {
 	r.SessionRecheck = cfg.SessionRecheck
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: r, Directives: graph.Directives}))
@@ -113,6 +113,7 @@ func GraphQL(cfg Config, r *graph.Resolver) *handler.Server {
 	}
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
 	srv.Use(graph.DepthLimit{Max: cfg.MaxDepth})
+	srv.Use(&graph.PageArgs{})
 	srv.AroundFields(graph.PageSizes)
 	srv.AroundOperations(SubscriptionsOnly)
 	srv.SetErrorPresenter(graph.ErrorPresenter(r.Log))
