@@ -22,6 +22,7 @@ import (
 	"cardfile/internal/auth"
 	"cardfile/internal/db/dbtest"
 	"cardfile/internal/gateway/sandbox"
+	"cardfile/internal/jobs"
 	"cardfile/internal/viewer"
 
 	"github.com/riverqueue/river/rivertype"
@@ -201,8 +202,8 @@ func (h *harness) paymentToken(number string) string {
 //     notifications) changes by itself and is left out;
 //   - river_job is checked by identity only (id, kind, queue, args): a
 //     refused call must enqueue no job, but jobs enqueued earlier change
-//     state as they run, and the periodic jobs (card-request expiry, session
-//     purge) insert rows on their own;
+//     state as they run, and the periodic jobs (jobs.PeriodicKinds) insert
+//     rows on their own;
 //   - audit_events leaves out DENIED and FAILED rows: refusals are audited
 //     on purpose, and h.refusals checks those rows separately;
 //   - rate_limits (PostgreSQL's shared buckets) counts every call, refused
@@ -216,7 +217,7 @@ var unchanged = map[string]dbtest.Rule{
 	"river_client_queue": {Skip: true},
 	"river_migration":    {Skip: true},
 	"river_notification": {Skip: true},
-	"river_job":          {Columns: []string{"id", "kind", "queue", "args"}, Where: "kind NOT IN ('card_request_expiry', 'session_purge')"},
+	"river_job":          {Columns: []string{"id", "kind", "queue", "args"}, Where: "kind NOT IN ('" + strings.Join(jobs.PeriodicKinds(), "', '") + "')"},
 	"audit_events":       {Where: "outcome NOT IN ('DENIED', 'FAILED')"},
 	"rate_limits":        {Skip: true},
 }

@@ -97,6 +97,11 @@ type ExpireCardRequests struct{}
 // Kind names the job.
 func (ExpireCardRequests) Kind() string { return "card_request_expiry" }
 
+// PeriodicKinds are the kinds of the jobs the queue inserts on its own, on a schedule.
+func PeriodicKinds() []string {
+	return []string{ExpireCardRequests{}.Kind(), PurgeSessions{}.Kind(), ReconcilePayments{}.Kind()}
+}
+
 // New migrates River's tables and prepares the queue; Start runs it.
 func New(ctx context.Context, d *db.DB, o Options) (*Queue, error) {
 	if o.PollInterval == 0 {
