@@ -16,6 +16,8 @@ import (
 	"cardfile/internal/events"
 	"cardfile/internal/mail"
 	"cardfile/internal/viewer"
+
+	"entgo.io/ent/dialect"
 )
 
 var linkRE = regexp.MustCompile(`http://cardfile\.test/card-request/([A-Za-z0-9_-]+)`)
@@ -285,7 +287,15 @@ func TestBadCardRequestsLeaveNothing(t *testing.T) {
 		})
 	}
 	h.t = t
-	time.Sleep(200 * time.Millisecond) // give the queue time to send anything it had
+	// Emails are sent only by jobs queued with the request: with none queued,
+	// none can go out later, so there is nothing to wait for.
+	var queued int
+	if err := h.app.DB.SQL.QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'card_request_email'`).Scan(&queued); err != nil {
+		t.Fatal(err)
+	}
+	if queued != 0 {
+		t.Fatalf("%d emails were queued for refused requests", queued)
+	}
 	h.outbox(0)
 }
 
@@ -349,12 +359,30 @@ func raceWithRawUpdate(t *testing.T, h *harness, id int, status string, call fun
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func() { _ = tx.Rollback() }() // after a failed wait: let the call end
 	if _, err := tx.ExecContext(ctx, `UPDATE card_requests SET status = $1 WHERE id = $2`, status, id); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan gqlResponse)
+	var holder int
+	postgres := h.app.DB.Dialect == dialect.Postgres
+	if postgres {
+		if err := tx.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&holder); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan gqlResponse, 1)
 	go func() { done <- call() }()
-	time.Sleep(300 * time.Millisecond)
+	if postgres {
+		// Commit only once the call waits on the row held here: it has read
+		// the old status and now must not write over the new one. (On SQLite
+		// a writing transaction begins only after this one ends, so the call
+		// reads the new status whenever it starts; there is nothing to wait for.)
+		waitFor(t, func() bool {
+			var waiting bool
+			err := h.app.DB.SQL.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid)))`, holder).Scan(&waiting)
+			return err == nil && waiting
+		})
+	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"cardfile/internal/app/apptest"
 	"cardfile/internal/db/dbtest"
 	"cardfile/internal/jobs"
 
@@ -66,7 +67,14 @@ func TestGatewayDeletionRunsUntilItSucceeds(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(200 * time.Millisecond)
+	// A wrong extra deletion could only come from the job running again:
+	// wait until it is finished for good, not for a while.
+	for !apptest.JobsFinished(t, d.SQL, jobs.DeleteGatewayCard{}.Kind()) {
+		if time.Now().After(deadline) {
+			t.Fatal("the deletion job did not finish within 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.deleted) != 1 {
