@@ -44,8 +44,24 @@ type process struct {
 }
 
 // startServe starts `cardfile serve` in dir with env added, and waits until it
-// prints that it is up.
+// prints that it is up. The free port is closed again before cardfile binds it
+// (after migrating and seeding), so another process may take it meanwhile:
+// then it tries a new port.
 func startServe(t *testing.T, dir string, env ...string) *process {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		p, err := startServeOnce(t, dir, env...)
+		if err == nil {
+			return p
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatal(err)
+		}
+		t.Logf("attempt %d: %v; trying another port", attempt, err)
+	}
+}
+
+func startServeOnce(t *testing.T, dir string, env ...string) (*process, error) {
 	t.Helper()
 	bin, err := buildBinary()
 	if err != nil {
@@ -64,7 +80,9 @@ func startServe(t *testing.T, dir string, env ...string) *process {
 		t.Fatal(err)
 	}
 	printed := make(chan string, 1)
+	ended := make(chan struct{}) // stdout closed: the process is exiting
 	go func() {
+		defer close(ended)
 		var all strings.Builder
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
@@ -76,10 +94,16 @@ func startServe(t *testing.T, dir string, env ...string) *process {
 	}()
 	select {
 	case p.banner = <-printed:
+		return p, nil
+	case <-ended:
+		err := p.cmd.Wait() // also finishes copying stderr
+		return nil, fmt.Errorf("server exited before it was up (%v); stderr:\n%s", err, p.stderr.String())
 	case <-time.After(90 * time.Second):
-		t.Fatalf("server did not come up; stderr:\n%s", p.stderr.String())
+		_ = p.cmd.Process.Kill()
+		_ = p.cmd.Wait() // stderr is complete once it returns
+		t.Fatalf("server did not come up within 90 s; stderr:\n%s", p.stderr.String())
+		return nil, nil
 	}
-	return p
 }
 
 func (p *process) call(t *testing.T, token, query string, vars map[string]any) map[string]any {

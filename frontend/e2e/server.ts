@@ -41,6 +41,18 @@ async function waitReady(url: string, child: ChildProcess, output: () => string,
 
 /** Starts one server; extraEnv adds CARDFILE_* settings such as CARDFILE_LINK_TTL. */
 export async function startServer(name: string, extraEnv: Record<string, string> = {}): Promise<RunningServer> {
+  // The free port is closed again before cardfile binds it (after seeding, which
+  // takes seconds), so another process may take it meanwhile: try a new port then.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServerOnce(name, extraEnv);
+    } catch (e) {
+      if (attempt >= 3 || !String(e).includes("address already in use")) throw e;
+    }
+  }
+}
+
+async function startServerOnce(name: string, extraEnv: Record<string, string>): Promise<RunningServer> {
   const bin = process.env.CARDFILE_BIN;
   if (!bin) throw new Error("CARDFILE_BIN is not set: run the browser tests with `make test-browser`");
   const dir = mkdtempSync(join(tmpdir(), `cardfile-e2e-${name}-`));

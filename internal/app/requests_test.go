@@ -16,6 +16,8 @@ import (
 	"cardfile/internal/events"
 	"cardfile/internal/mail"
 	"cardfile/internal/viewer"
+
+	"entgo.io/ent/dialect"
 )
 
 var linkRE = regexp.MustCompile(`http://cardfile\.test/card-request/([A-Za-z0-9_-]+)`)
@@ -109,14 +111,9 @@ func TestRequestCardFlow(t *testing.T) {
 	if len(cards) != 1 || cards[0].Source != creditcard.SourceCUSTOMER_FORM || !cards[0].IsPrimary || cards[0].CreatedByID != nil {
 		t.Fatalf("cards after submit = %+v", cards)
 	}
-	select {
-	case e := <-sub:
-		if e.Kind != events.Added || e.ID != cards[0].ID {
-			t.Fatalf("event = %+v", e)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no ADDED event reached the open tab")
-	}
+	hear(t, sub, "the open tab heard nothing of the customer's card", func(e events.Event) bool {
+		return e.Kind == events.Added && e.ID == cards[0].ID
+	})
 	r := h.app.DB.CardRequest.Query().OnlyX(h.sys)
 	if r.Status != cardrequest.StatusCOMPLETED || r.CreditCardID == nil || *r.CreditCardID != cards[0].ID {
 		t.Fatalf("request after submit = %+v", r)
@@ -128,6 +125,24 @@ func TestRequestCardFlow(t *testing.T) {
 	// A staff session is no substitute for the token.
 	if r := h.gql(staff, formQ, map[string]any{"t": "not-the-token-but-long-enough"}); r.code() != "LINK_UNAVAILABLE" {
 		t.Fatalf("staff without the token got %s", r.Raw)
+	}
+}
+
+// hear waits until sub delivers an event that matches, passing over others:
+// on PostgreSQL events travel by NOTIFY and arrive asynchronously, so one
+// committed before subscribing (an earlier change) may still arrive after.
+func hear(t testing.TB, sub <-chan events.Event, what string, match func(events.Event) bool) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-sub:
+			if match(e) {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no event within 10 s: %s", what)
+		}
 	}
 }
 
@@ -273,7 +288,15 @@ func TestBadCardRequestsLeaveNothing(t *testing.T) {
 		})
 	}
 	h.t = t
-	time.Sleep(200 * time.Millisecond) // give the queue time to send anything it had
+	// Emails are sent only by jobs queued with the request: with none queued,
+	// none can go out later, so there is nothing to wait for.
+	var queued int
+	if err := h.app.DB.SQL.QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'card_request_email'`).Scan(&queued); err != nil {
+		t.Fatal(err)
+	}
+	if queued != 0 {
+		t.Fatalf("%d emails were queued for refused requests", queued)
+	}
 	h.outbox(0)
 }
 
@@ -288,16 +311,7 @@ func TestOverdueRequestsExpire(t *testing.T) {
 	waitFor(t, func() bool {
 		return h.app.DB.CardRequest.Query().Where(cardrequest.StatusEQ(cardrequest.StatusEXPIRED)).CountX(h.sys) == 1
 	})
-	for {
-		select {
-		case e := <-sub:
-			if e.Kind == "EXPIRED" {
-				return
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("no EXPIRED event")
-		}
-	}
+	hear(t, sub, "open tabs heard nothing of the expiry", func(e events.Event) bool { return e.Kind == "EXPIRED" })
 }
 
 // The raw link token exists only in the email: not in any table (the job
@@ -337,12 +351,30 @@ func raceWithRawUpdate(t *testing.T, h *harness, id int, status string, call fun
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func() { _ = tx.Rollback() }() // after a failed wait: let the call end
 	if _, err := tx.ExecContext(ctx, `UPDATE card_requests SET status = $1 WHERE id = $2`, status, id); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan gqlResponse)
+	var holder int
+	postgres := h.app.DB.Dialect == dialect.Postgres
+	if postgres {
+		if err := tx.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&holder); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan gqlResponse, 1)
 	go func() { done <- call() }()
-	time.Sleep(300 * time.Millisecond)
+	if postgres {
+		// Commit only once the call waits on the row held here: it has read
+		// the old status and now must not write over the new one. (On SQLite
+		// a writing transaction begins only after this one ends, so the call
+		// reads the new status whenever it starts; there is nothing to wait for.)
+		waitFor(t, func() bool {
+			var waiting bool
+			err := h.app.DB.SQL.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid)))`, holder).Scan(&waiting)
+			return err == nil && waiting
+		})
+	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}

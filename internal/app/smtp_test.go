@@ -11,6 +11,7 @@ import (
 
 	"cardfile/ent/cardrequest"
 	"cardfile/internal/app"
+	"cardfile/internal/app/apptest"
 	"cardfile/internal/viewer"
 
 	"github.com/emersion/go-smtp"
@@ -83,7 +84,9 @@ func TestFailingSMTPServerIsRetriedAndSendsOnce(t *testing.T) {
 	waitFor(t, func() bool {
 		return h.app.DB.CardRequest.Query().Where(cardrequest.DeliveryStatusEQ(cardrequest.DeliveryStatusSENT)).CountX(h.sys) == 1
 	})
-	time.Sleep(300 * time.Millisecond) // room for a wrong second send
+	// A wrong second send could only come from the job running again: wait
+	// until it is finished for good rather than for a while.
+	waitFor(t, func() bool { return apptest.JobsFinished(t, h.app.DB.SQL, "card_request_email") })
 	msgs := srv.messages()
 	if len(msgs) != 1 {
 		t.Fatalf("the server accepted %d emails, want exactly 1", len(msgs))

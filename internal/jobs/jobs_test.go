@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"cardfile/internal/db"
+	"cardfile/internal/app/apptest"
 	"cardfile/internal/db/dbtest"
 	"cardfile/internal/jobs"
 
@@ -68,7 +69,14 @@ func TestGatewayDeletionRunsUntilItSucceeds(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(200 * time.Millisecond)
+	// A wrong extra deletion could only come from the job running again:
+	// wait until it is finished for good, not for a while.
+	for !apptest.JobsFinished(t, d.SQL, jobs.DeleteGatewayCard{}.Kind()) {
+		if time.Now().After(deadline) {
+			t.Fatal("the deletion job did not finish within 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.deleted) != 1 {

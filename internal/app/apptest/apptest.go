@@ -5,7 +5,9 @@ package apptest
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
+	"database/sql"
 	"log/slog"
 	"sync"
 	"testing"
@@ -53,4 +55,20 @@ type quickRetry struct{}
 
 func (quickRetry) NextRetry(*rivertype.JobRow) time.Time {
 	return time.Now().Add(50 * time.Millisecond)
+}
+
+// JobsFinished reports whether jobs of kind were queued and every one has
+// reached a final state (completed, cancelled or discarded), so none of them
+// will run again: the signal a test waits on before it asserts that
+// something happened exactly once, instead of sleeping "long enough".
+func JobsFinished(t testing.TB, db *sql.DB, kind string) bool {
+	t.Helper()
+	var unfinished, all int
+	err := db.QueryRowContext(context.Background(), `SELECT
+		COUNT(*) FILTER (WHERE state NOT IN ('completed', 'cancelled', 'discarded')), COUNT(*)
+		FROM river_job WHERE kind = $1`, kind).Scan(&unfinished, &all)
+	if err != nil {
+		t.Fatalf("reading the %s jobs: %v", kind, err)
+	}
+	return all > 0 && unfinished == 0
 }

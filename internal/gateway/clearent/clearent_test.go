@@ -603,9 +603,11 @@ func TestTimeoutAfterSending(t *testing.T) {
 	if !errors.Is(err, gateway.ErrOutcomeUnknown) || errors.Is(err, gateway.ErrUnavailable) {
 		t.Fatalf("charge err = %v, want only ErrOutcomeUnknown", err)
 	}
+	// The handler may run after the client gave up on a loaded machine, but
+	// it runs: wait for it rather than expect it to have run already.
 	select {
 	case <-received:
-	default:
+	case <-time.After(10 * time.Second):
 		t.Fatal("the gateway never received the charge")
 	}
 
