@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"cardfile/internal/db"
 	"cardfile/internal/app/apptest"
+	"cardfile/internal/db"
 	"cardfile/internal/db/dbtest"
 	"cardfile/internal/jobs"
 
