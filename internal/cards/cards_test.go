@@ -187,6 +187,18 @@ func TestGatewayTokenIsSealedAndDeletedAtTheGateway(t *testing.T) {
 	}
 }
 
+// next is the subscription's next event, within 10 s.
+func next(t *testing.T, sub <-chan events.Event) events.Event {
+	t.Helper()
+	select {
+	case e := <-sub:
+		return e
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event within 10 s")
+		return events.Event{}
+	}
+}
+
 // Events go out only for committed changes.
 func TestEventsFollowCommitsOnly(t *testing.T) {
 	f := newFixture(t, nil)
@@ -198,7 +210,7 @@ func TestEventsFollowCommitsOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := <-sub; e.Kind != events.Added || e.ID != c.ID || e.CustomerID != f.customer.ID {
+	if e := next(t, sub); e.Kind != events.Added || e.ID != c.ID || e.CustomerID != f.customer.ID {
 		t.Fatalf("event %+v, want ADDED for card %d", e, c.ID)
 	}
 	// A refused duplicate rolls back: no event.
@@ -208,7 +220,7 @@ func TestEventsFollowCommitsOnly(t *testing.T) {
 	if _, err := f.svc.Rename(f.staff, c.ID, "Renamed"); err != nil {
 		t.Fatal(err)
 	}
-	if e := <-sub; e.Kind != events.Updated {
+	if e := next(t, sub); e.Kind != events.Updated {
 		t.Fatalf("after a refused add and a rename the next event is %+v, want UPDATED", e)
 	}
 }
