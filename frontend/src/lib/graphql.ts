@@ -15,6 +15,8 @@ function websocketURL(): string {
 
 /** graphql-transport-ws closes with 4403 when connection_init's token is refused. */
 const CLOSE_FORBIDDEN = 4403;
+/** A server shutting down closes with 1001: another replica (or the restarted one) takes over at once. */
+const CLOSE_GOING_AWAY = 1001;
 
 function closeCode(e: unknown): number | undefined {
   return typeof e === "object" && e !== null && "code" in e && typeof (e as { code: unknown }).code === "number"
@@ -29,6 +31,7 @@ export interface StaffClient {
 
 export function createStaffClient(token: string, onUnauthenticated: () => void): StaffClient {
   let ws: WSClient | null = null;
+  let lastClose: number | undefined;
   const socket = () => {
     ws ??= createWSClient({
       url: websocketURL(),
@@ -38,7 +41,13 @@ export function createStaffClient(token: string, onUnauthenticated: () => void):
       // on a refused token: that is a sign-in matter, not a network one.
       retryAttempts: Number.POSITIVE_INFINITY,
       shouldRetry: (e) => closeCode(e) !== CLOSE_FORBIDDEN,
-      retryWait: (retries) => new Promise((r) => setTimeout(r, Math.min(15_000, 1000 * 2 ** retries) * (0.5 + Math.random() / 2))),
+      // A replica going away (1001) is no network trouble: come back within a
+      // quarter second (spread, so its clients do not all land at once);
+      // anything else backs off.
+      retryWait: (retries) => {
+        const ms = lastClose === CLOSE_GOING_AWAY && retries === 0 ? Math.random() * 250 : Math.min(15_000, 1000 * 2 ** retries) * (0.5 + Math.random() / 2);
+        return new Promise((r) => setTimeout(r, ms));
+      },
       on: {
         connecting: (isRetry) => setLiveStatus(isRetry ? "reconnecting" : "connecting"),
         connected: (_socket, _payload, wasRetry) => {
@@ -46,7 +55,8 @@ export function createStaffClient(token: string, onUnauthenticated: () => void):
           if (wasRetry) announceReconnect();
         },
         closed: (e) => {
-          if (closeCode(e) === CLOSE_FORBIDDEN) onUnauthenticated();
+          lastClose = closeCode(e);
+          if (lastClose === CLOSE_FORBIDDEN) onUnauthenticated();
           setLiveStatus("idle");
         },
       },
