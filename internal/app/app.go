@@ -127,10 +127,6 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	a.Requests = requests.New(a.DB, a.Cards, a.Gateway, a.Events, a.Jobs, a.Mailer, a.Sealer,
 		publicLimit, o.Log, o.Now,
 		requests.Config{PublicURL: o.PublicURL, LinkTTL: o.LinkTTL})
-	if o.ReconcileAfter != 0 && o.ReconcileAfter <= payments.ChargeTimeout {
-		o.Log.Warn("the payment reconciler may settle a charge that is still under way: CARDFILE_RECONCILE_AFTER should exceed the charge timeout",
-			"reconcile_after", o.ReconcileAfter, "charge_timeout", payments.ChargeTimeout)
-	}
 	a.Payments = payments.New(a.DB, a.Cards, a.Gateway, a.Sealer, a.Events, o.Log, o.Now, o.ReconcileAfter)
 	if err := a.Jobs.Start(context.WithoutCancel(ctx), jobHandlers{a.Requests, a.Cards, a.Auth, a.Payments}); err != nil {
 		return nil, fmt.Errorf("starting the job queue: %w", err)

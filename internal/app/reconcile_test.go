@@ -9,15 +9,28 @@ import (
 	"cardfile/ent/auditevent"
 	"cardfile/ent/payment"
 	"cardfile/internal/app"
+	"cardfile/internal/app/apptest"
 	"cardfile/internal/events"
 	"cardfile/internal/gateway"
 	"cardfile/internal/viewer"
 )
 
 // withReconcile reconciles any payment older than after, and leaves the
-// periodic pass to the test (it runs once, at start, before any payment).
+// periodic pass to the test: it runs once, at start (reconciled waits for
+// it), then not for an hour.
 func withReconcile(after time.Duration) func(*app.Options) {
 	return func(o *app.Options) { o.ReconcileAfter, o.Jobs.ReconcileInterval = after, time.Hour }
+}
+
+// reconciled waits until the reconciler's start-up pass is over, so that
+// only the test's own calls settle what it creates next.
+func (h *harness) reconciled() {
+	h.t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !apptest.JobsFinished(h.t, h.app.DB.SQL, "payment_reconcile"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			h.t.Fatal("the reconciler's start-up pass did not finish within 30 s")
+		}
+	}
 }
 
 // Payments left UNKNOWN or PENDING settle from the gateway's own record:
@@ -25,6 +38,7 @@ func withReconcile(after time.Duration) func(*app.Options) {
 // the charge; audited, published, and what a replay of the key returns.
 func TestReconcilerSettlesPaymentsFromTheGatewaysRecord(t *testing.T) {
 	h := newHarness(t, withReconcile(time.Nanosecond))
+	h.reconciled()
 	tn := h.newTenant("Blossom", 1)
 	staff := tn.tokens[viewer.Admin]
 	cu := tn.customers[0]
@@ -39,15 +53,18 @@ func TestReconcilerSettlesPaymentsFromTheGatewaysRecord(t *testing.T) {
 	}
 	// A process died mid-charge, before and after the gateway declined it:
 	// PENDING rows, as a killed charge leaves them.
-	mk := func(key string, cents int64) int {
-		return h.app.DB.Payment.Create().SetCompanyID(cu.CompanyID).SetCustomerID(cu.ID).SetCreditCardID(stored.ID).
+	mk := func(key string, cents int64, age time.Duration) int {
+		return h.app.DB.Payment.Create().SetCreatedAt(time.Now().UTC().Add(-age)).
+			SetCompanyID(cu.CompanyID).SetCustomerID(cu.ID).SetCreditCardID(stored.ID).
 			SetCardBrand(string(stored.Brand)).SetCardLast4(stored.Last4).SetCardExpMonth(stored.ExpMonth).SetCardExpYear(stored.ExpYear).
 			SetAmountCents(cents).SetCurrency("USD").SetScreen(payment.ScreenRECEIVE_PAYMENTS).
 			SetIdempotencyKey(key).SetRequestHash([]byte("h")).SaveX(h.sys).ID
 	}
-	neverSent := mk("key-never-sent", 1000)
+	// "Not charged" is believed only once no charge can still be on its way.
+	neverSent := mk("key-never-sent", 1000, 10*time.Minute)
+	mk("key-not-sent-yet", 1100, 0)
 	declinedKey := "key-declined-then-died"
-	declined := mk(declinedKey, 1052)
+	declined := mk(declinedKey, 1052, 0)
 	token, err := h.app.Sealer.Open(stored.GatewayToken, "credit_card.gateway_token")
 	if err != nil {
 		t.Fatal(err)
@@ -64,14 +81,17 @@ func TestReconcilerSettlesPaymentsFromTheGatewaysRecord(t *testing.T) {
 		t.Fatalf("reconciled %d (%v), want 3", n, err)
 	}
 	want := map[string]payment.Status{lost["idempotencyKey"].(string): payment.StatusAPPROVED,
-		"key-never-sent": payment.StatusFAILED, declinedKey: payment.StatusDECLINED}
+		"key-never-sent": payment.StatusFAILED, declinedKey: payment.StatusDECLINED, "key-not-sent-yet": payment.StatusPENDING}
 	for key, status := range want {
 		p := h.app.DB.Payment.Query().Where(payment.IdempotencyKey(key)).OnlyX(h.sys)
-		if p.Status != status || p.ResolvedAt == nil {
+		if p.Status != status || (p.ResolvedAt == nil) != (status == payment.StatusPENDING) {
 			t.Errorf("payment %s: %s resolved %v, want %s", key, p.Status, p.ResolvedAt, status)
 		}
 		if status == payment.StatusAPPROVED && (p.GatewayTransactionID == "" || p.AuthCode == "") {
 			t.Errorf("approved payment %s has no transaction id or auth code", key)
+		}
+		if status == payment.StatusFAILED && p.DeclineCode != "GATEWAY_UNAVAILABLE" {
+			t.Errorf("failed payment %s stores code %q, want a listed code (a replay answers with it)", key, p.DeclineCode)
 		}
 		if status == payment.StatusDECLINED && p.DeclineMessage != "Do not honor" {
 			t.Errorf("declined payment %s: %q", key, p.DeclineMessage)
@@ -121,6 +141,7 @@ func TestReconcilerSettlesPaymentsFromTheGatewaysRecord(t *testing.T) {
 // still be on its way to the gateway.
 func TestReconcilerWaitsOutTheGracePeriod(t *testing.T) {
 	h := newHarness(t, withReconcile(time.Hour))
+	h.reconciled()
 	tn := h.newTenant("Blossom", 1)
 	staff := tn.tokens[viewer.Admin]
 	cust := fmt.Sprint(tn.customers[0].ID)

@@ -175,11 +175,20 @@ func (s *Service) SaveNew(ctx context.Context, in NewCard) (*ent.CreditCard, err
 	return card, nil
 }
 
+// CheckPaymentToken refuses what cannot be a payment token, before anything
+// is written or sent.
+func CheckPaymentToken(token string) error {
+	if token == "" || len(token) > 4096 {
+		return apperr.BadInput("paymentToken", "enter the card in the secure card fields first")
+	}
+	return nil
+}
+
 // check refuses, before the gateway spends the payment token, whatever the
 // input alone decides. save checks the card limit again under the lock.
 func (s *Service) check(ctx context.Context, in NewCard) error {
-	if in.PaymentToken == "" || len(in.PaymentToken) > 4096 {
-		return apperr.BadInput("paymentToken", "enter the card in the secure card fields first")
+	if err := CheckPaymentToken(in.PaymentToken); err != nil {
+		return err
 	}
 	if !in.UseOnly {
 		if _, err := textguard.Text("description", in.Description, DescriptionMaxLen, false); err != nil {

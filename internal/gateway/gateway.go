@@ -38,11 +38,12 @@ type Gateway interface {
 	// ErrOutcomeUnknown when it may have happened (a timeout after sending):
 	// such a charge must never be retried blindly.
 	Charge(ctx context.Context, req ChargeRequest) (ChargeResult, error)
-	// LookupCharge asks what became of the charge sent with idempotencyKey
-	// (ChargeRequest.IdempotencyKey): its result as Charge would have
-	// answered (a result, or a *DeclineError), ErrNotCharged when the gateway
-	// has no such charge, or ErrUnavailable when it cannot tell now.
-	LookupCharge(ctx context.Context, idempotencyKey string) (ChargeResult, error)
+	// LookupCharge asks what became of req, a charge sent before (found by
+	// its IdempotencyKey, checked against its amount): its result as Charge
+	// would have answered (a result, or a *DeclineError), ErrNotCharged when
+	// the gateway surely has no such charge, or ErrUnavailable when it
+	// cannot tell now.
+	LookupCharge(ctx context.Context, req ChargeRequest) (ChargeResult, error)
 }
 
 // ChargeRequest is one card payment.

@@ -20,6 +20,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // Handlers do the work: the requests service and the cards service.
@@ -167,7 +168,11 @@ func New(ctx context.Context, d *db.DB, o Options) (*Queue, error) {
 			&river.PeriodicJobOpts{RunOnStart: true},
 		), river.NewPeriodicJob(
 			river.PeriodicInterval(o.ReconcileInterval),
-			func() (river.JobArgs, *river.InsertOpts) { return ReconcilePayments{}, nil },
+			// One pass at a time, never retried: the next period is the retry.
+			func() (river.JobArgs, *river.InsertOpts) {
+				return ReconcilePayments{}, &river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
+					rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
+			},
 			&river.PeriodicJobOpts{RunOnStart: true},
 		)},
 	})
@@ -265,6 +270,11 @@ func (w *sessionPurgeWorker) Work(ctx context.Context, _ *river.Job[PurgeSession
 type reconcileWorker struct {
 	river.WorkerDefaults[ReconcilePayments]
 	q *Queue
+}
+
+// Timeout lets a pass ask the gateway about a full batch, one at a time.
+func (w *reconcileWorker) Timeout(*river.Job[ReconcilePayments]) time.Duration {
+	return 10 * time.Minute
 }
 
 func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcilePayments]) error {

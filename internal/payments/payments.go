@@ -15,6 +15,7 @@ import (
 	"cardfile/ent/creditcard"
 	"cardfile/ent/customer"
 	"cardfile/ent/payment"
+	"cardfile/ent/predicate"
 	"cardfile/internal/apperr"
 	"cardfile/internal/audit"
 	"cardfile/internal/auth"
@@ -135,6 +136,10 @@ func (s *Service) validate(in *ApplyInput) (int64, []byte, error) {
 		return 0, nil, apperr.BadInput("creditCardId", "choose a saved card or enter a new one")
 	case in.CreditCardID != 0 && (in.SaveCard || in.MakePrimary):
 		return 0, nil, apperr.BadInput("saveCard", "a saved card is already saved")
+	case in.PaymentToken != "":
+		if err := cards.CheckPaymentToken(in.PaymentToken); err != nil {
+			return 0, nil, err
+		}
 	}
 	tokenHash := sha256.Sum256([]byte(in.PaymentToken))
 	fp, _ := json.Marshal([]any{in.CustomerID, cents, in.Screen, in.Reference, in.CreditCardID, tokenHash[:],
@@ -277,43 +282,65 @@ func chargeRequest(p *ent.Payment, cardToken string, expMonth, expYear int) gate
 
 // record writes the charge's outcome and its audit event in one transaction.
 func (s *Service) record(ctx context.Context, p *ent.Payment, newCard *gateway.Card, res gateway.ChargeResult, chargeErr error) (*ent.Payment, error) {
+	id := p.ID
 	status, code, message := outcomeOf(chargeErr)
 	if chargeErr != nil && status != payment.StatusDECLINED {
-		s.log.WarnContext(ctx, "card payment not approved", "payment_id", p.ID, "status", status, "err", chargeErr)
+		s.log.WarnContext(ctx, "card payment not approved", "payment_id", id, "status", status, "err", chargeErr)
 	}
-	err := s.db.Tx(ctx, func(tx *db.Tx) (err error) {
-		// Only a PENDING payment takes its charge's answer: one the
-		// reconciler settled already keeps the gateway's record.
-		u := tx.Payment.UpdateOneID(p.ID).Where(payment.StatusEQ(payment.StatusPENDING)).SetStatus(status).
-			SetGatewayTransactionID(res.TransactionID).SetAuthCode(res.AuthCode).
-			SetDeclineCode(code).SetDeclineMessage(message)
-		if newCard != nil {
-			u.SetCardBrand(newCard.Brand).SetCardLast4(newCard.Last4).SetCardExpMonth(newCard.ExpMonth).SetCardExpYear(newCard.ExpYear)
+	var recorded *ent.Payment
+	err := s.db.Tx(ctx, func(tx *db.Tx) error {
+		outcome := func(where ...predicate.Payment) (*ent.Payment, error) {
+			u := tx.Payment.UpdateOneID(id).Where(where...).SetStatus(status).
+				SetGatewayTransactionID(res.TransactionID).SetAuthCode(res.AuthCode).
+				SetDeclineCode(code).SetDeclineMessage(message)
+			if newCard != nil {
+				u.SetCardBrand(newCard.Brand).SetCardLast4(newCard.Last4).SetCardExpMonth(newCard.ExpMonth).SetCardExpYear(newCard.ExpYear)
+			}
+			return u.Save(ctx)
 		}
-		id := p.ID
-		if p, err = u.Save(ctx); ent.IsNotFound(err) {
-			p, err = tx.Payment.Get(ctx, id)
-			return err // settled meanwhile: nothing to record
+		// Only a PENDING payment takes its charge's answer. One the
+		// reconciler settled keeps the gateway's record, except a "never
+		// charged" verdict (FAILED, resolved): this answer disproves it.
+		updated, err := outcome(payment.StatusEQ(payment.StatusPENDING))
+		if ent.IsNotFound(err) {
+			if updated, err = outcome(payment.StatusEQ(payment.StatusFAILED), payment.ResolvedAtNotNil()); err == nil {
+				s.log.ErrorContext(ctx, "a charge answered after the reconciler found no such charge; its answer replaces that verdict",
+					"payment_id", id, "status", status)
+			}
+		}
+		if ent.IsNotFound(err) {
+			recorded, err = tx.Payment.Get(ctx, id) // settled meanwhile from the gateway's record
+			return err
 		} else if err != nil {
 			return err
 		}
-		outcome := auditevent.OutcomeSUCCESS
+		recorded = updated
+		result := auditevent.OutcomeSUCCESS
 		if status != payment.StatusAPPROVED {
-			outcome = auditevent.OutcomeFAILED
+			result = auditevent.OutcomeFAILED
 		}
-		return audit.Record(ctx, tx, audit.Entry{
-			Action: "payment.apply", CustomerID: p.CustomerID, SubjectType: "Payment", SubjectID: p.ID, Outcome: outcome,
-			Details: map[string]any{"amount": FormatCents(p.AmountCents), "screen": string(p.Screen), "status": string(status),
-				"card": cards.DisplayOf(p.CardBrand, p.CardLast4), "code": code},
-		})
+		if err := audit.Record(ctx, tx, audit.Entry{
+			Action: "payment.apply", CustomerID: updated.CustomerID, SubjectType: "Payment", SubjectID: id, Outcome: result,
+			Details: map[string]any{"amount": FormatCents(updated.AmountCents), "screen": string(updated.Screen), "status": string(status),
+				"card": cards.DisplayOf(updated.CardBrand, updated.CardLast4), "code": code},
+		}); err != nil {
+			return err
+		}
+		return s.publish(ctx, tx, updated.CompanyID, updated.CustomerID, id, status)
 	})
 	if err != nil {
 		// The charge happened (or not) but could not be recorded: the row
-		// stays PENDING for a person to reconcile; the log says which.
-		s.log.ErrorContext(ctx, "recording a card payment's outcome", "payment_id", p.ID, "status", status, "err", err)
+		// stays PENDING until the reconciler settles it from the gateway's
+		// record; the log says which.
+		s.log.ErrorContext(ctx, "recording a card payment's outcome", "payment_id", id, "status", status, "err", err)
 		return nil, apperr.Wrap(err, apperr.Internal, "internal error")
 	}
-	return p, nil
+	return recorded, nil
+}
+
+// publish tells subscribers that a customer's payment was settled.
+func (s *Service) publish(ctx context.Context, tx *db.Tx, companyID, customerID, id int, status payment.Status) error {
+	return s.events.Publish(ctx, tx, events.Event{Topic: events.Payments, CompanyID: companyID, CustomerID: customerID, ID: id, Kind: events.Kind(status)})
 }
 
 // outcomeOf classifies a charge error: DECLINED, UNKNOWN (may have been
@@ -328,10 +355,11 @@ func outcomeOf(err error) (payment.Status, string, string) {
 	case errors.Is(err, gateway.ErrOutcomeUnknown):
 		return payment.StatusUNKNOWN, "OUTCOME_UNKNOWN", "The gateway did not answer; the charge may have gone through. Check with the processor before charging again."
 	}
-	// An error already coded (a refused payment token from cards.Exchange)
-	// keeps its code; ClientError would not recognise it again.
+	// An error already coded (a refused payment token, a customer who may not
+	// pay by card, a database outage) keeps its code; only a gateway's own
+	// errors are translated.
 	ce := err
-	if e, ok := apperr.As(err); !ok || e.Code != apperr.BadUserInput {
+	if _, ok := apperr.As(err); !ok {
 		ce = gateway.ClientError(err, "paymentToken")
 	}
 	if e, ok := apperr.As(ce); ok {

@@ -10,10 +10,10 @@ import (
 	"cardfile/ent/auditevent"
 	"cardfile/ent/payment"
 	"cardfile/ent/privacy"
+	"cardfile/internal/apperr"
 	"cardfile/internal/audit"
 	"cardfile/internal/cards"
 	"cardfile/internal/db"
-	"cardfile/internal/events"
 	"cardfile/internal/gateway"
 )
 
@@ -22,10 +22,22 @@ import (
 const ChargeTimeout = 2 * time.Minute
 
 // DefaultReconcileAfter is how old a PENDING or UNKNOWN payment must be
-// before the reconciler asks the gateway about it: longer than a charge may
-// take, so no charge of it can still be on its way and "the gateway has no
-// such charge" means it never will.
+// before the reconciler asks the gateway about it.
 const DefaultReconcileAfter = ChargeTimeout + time.Minute
+
+// notChargedAfter is how old a payment must be before "the gateway has no
+// such charge" is believed: longer than a charge may take, so none of it can
+// still be on its way, whatever CARDFILE_RECONCILE_AFTER says. What the
+// gateway does have (approved, declined) is the truth at any age.
+const notChargedAfter = ChargeTimeout + time.Minute
+
+// searchWindow is how far back gateways keep charges searchable (Clearent:
+// 90 days); past it "not found" proves nothing, and the payment is left for
+// a person.
+const searchWindow = 60 * 24 * time.Hour
+
+// lookupTimeout bounds one question to the gateway.
+const lookupTimeout = 30 * time.Second
 
 // reconcileBatch caps one pass; the next pass takes the rest.
 const reconcileBatch = 100
@@ -35,38 +47,38 @@ const reconcileBatch = 100
 // the charge, found by the idempotency key sent with it: APPROVED or
 // DECLINED as the gateway has it, FAILED when the gateway never saw it.
 // Each settlement is audited and published; a payment the gateway cannot
-// answer for now stays as it is for the next pass. It returns how many it
-// settled.
+// answer for now stays as it is for the next pass (the failure is logged).
+// It returns how many it settled.
 func (s *Service) Reconcile(ctx context.Context) (int, error) {
 	sys := privacy.DecisionContext(ctx, privacy.Allow)
 	// created_at is written by the schema's clock (the wall clock), so the
 	// cutoff is too.
-	cutoff := time.Now().UTC().Add(-s.reconcileAfter)
+	now := time.Now().UTC()
 	stuck, err := s.db.Payment.Query().
-		Where(payment.StatusIn(payment.StatusPENDING, payment.StatusUNKNOWN), payment.CreatedAtLT(cutoff)).
+		Where(payment.StatusIn(payment.StatusPENDING, payment.StatusUNKNOWN), payment.CreatedAtLT(now.Add(-s.reconcileAfter))).
 		Order(ent.Asc(payment.FieldID)).Limit(reconcileBatch).All(sys)
 	if err != nil {
 		return 0, fmt.Errorf("finding payments to reconcile: %w", err)
 	}
 	settled := 0
-	var errs []error
 	for _, p := range stuck {
-		done, err := s.settle(sys, p)
+		done, err := s.settle(sys, p, now.Sub(p.CreatedAt))
 		if err != nil {
 			s.log.WarnContext(ctx, "reconciling a payment failed; the next pass tries again", "payment_id", p.ID, "err", err)
-			errs = append(errs, err)
 		}
 		if done {
 			settled++
 		}
 	}
-	return settled, errors.Join(errs...)
+	return settled, nil
 }
 
-// settle asks the gateway about p and records its answer, unless someone
-// settled p meanwhile.
-func (s *Service) settle(ctx context.Context, p *ent.Payment) (bool, error) {
-	res, lookupErr := s.gateway.LookupCharge(ctx, chargeKey(p.CompanyID, p.IdempotencyKey))
+// settle asks the gateway about p (age old) and records its answer, unless
+// someone settled p meanwhile.
+func (s *Service) settle(ctx context.Context, p *ent.Payment, age time.Duration) (bool, error) {
+	lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	res, lookupErr := s.gateway.LookupCharge(lctx, chargeRequest(p, "", p.CardExpMonth, p.CardExpYear))
+	cancel()
 	var status payment.Status
 	var code, message string
 	switch decline := (*gateway.DeclineError)(nil); {
@@ -74,8 +86,13 @@ func (s *Service) settle(ctx context.Context, p *ent.Payment) (bool, error) {
 		status = payment.StatusAPPROVED
 	case errors.As(lookupErr, &decline):
 		status, code, message = payment.StatusDECLINED, decline.Code, decline.Message
+	case errors.Is(lookupErr, gateway.ErrNotCharged) && age > notChargedAfter && age < searchWindow:
+		status, code, message = payment.StatusFAILED, string(apperr.GatewayUnavailable), msgNotCharged
 	case errors.Is(lookupErr, gateway.ErrNotCharged):
-		status, code, message = payment.StatusFAILED, "NOT_CHARGED", "The payment did not reach the gateway; nothing was charged."
+		if age >= searchWindow {
+			s.log.WarnContext(ctx, "an unsettled payment is older than the gateway's search window; a person must check it", "payment_id", p.ID)
+		}
+		return false, nil // too young to believe, or too old to prove
 	default:
 		return false, fmt.Errorf("asking the gateway about payment %d: %w", p.ID, lookupErr)
 	}
@@ -101,7 +118,7 @@ func (s *Service) settle(ctx context.Context, p *ent.Payment) (bool, error) {
 		}); err != nil {
 			return err
 		}
-		return s.events.Publish(ctx, tx, events.Event{Topic: events.Payments, CompanyID: p.CompanyID, CustomerID: p.CustomerID, ID: p.ID, Kind: events.Kind(status)})
+		return s.publish(ctx, tx, p.CompanyID, p.CustomerID, p.ID, status)
 	})
 	if err != nil {
 		return false, fmt.Errorf("recording payment %d's settlement: %w", p.ID, err)
@@ -117,3 +134,6 @@ func (s *Service) settle(ctx context.Context, p *ent.Payment) (bool, error) {
 func chargeKey(companyID int, key string) string {
 	return fmt.Sprintf("cardfile:%d:%s", companyID, key)
 }
+
+// msgNotCharged is what a payment the gateway never saw says, then and on replay.
+const msgNotCharged = "The payment never reached the gateway; nothing was charged. Apply it again with a new idempotency key."

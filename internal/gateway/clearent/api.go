@@ -66,6 +66,8 @@ type transaction struct {
 	ResultCode        flexString `json:"result-code"`
 	DisplayMessage    flexString `json:"display-message"`
 	AuthorizationCode flexString `json:"authorization-code"`
+	OrderID           flexString `json:"order-id"`
+	Amount            flexString `json:"amount"`
 	Card              flexString `json:"card"` // masked, e.g. XXXXXXXXXXXX1111
 	CardType          flexString `json:"card-type"`
 	LastFour          flexString `json:"last-four"`

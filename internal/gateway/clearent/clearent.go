@@ -3,6 +3,8 @@ package clearent
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -316,7 +318,7 @@ func (g *Gateway) Charge(ctx context.Context, req gateway.ChargeRequest) (gatewa
 		body["invoice"] = ref
 		body["order-id"] = ref
 	}
-	if key := clip(req.IdempotencyKey, maxReferenceLen); key != "" {
+	if key := orderID(req.IdempotencyKey); key != "" {
 		body["order-id"] = key
 	}
 
@@ -350,14 +352,15 @@ func (g *Gateway) Charge(ctx context.Context, req gateway.ChargeRequest) (gatewa
 	return gateway.ChargeResult{TransactionID: string(txn.ID), AuthCode: string(txn.AuthorizationCode)}, nil
 }
 
-// LookupCharge finds the sale Charge sent with idempotencyKey as its
-// order-id, through Clearent's transaction search (GET /rest/v2/transactions
-// with the order-id filter). An approved sale among the answers is the
-// charge; otherwise a declined one is its decline; none is ErrNotCharged.
-// Only sales count: a later void or refund of the same order is not the charge.
-func (g *Gateway) LookupCharge(ctx context.Context, idempotencyKey string) (gateway.ChargeResult, error) {
+// LookupCharge finds the sale Charge sent for req, by the order-id it
+// carried (the idempotency key), through Clearent's transaction search (GET
+// /rest/v2/transactions?order-id=…&type=SALE). Only a sale whose order-id
+// and amount both match counts, whatever else the search answers: an
+// approved one is the charge; otherwise a declined one is its decline; none
+// is ErrNotCharged. A 404 is no answer (a wrong route says 404 too).
+func (g *Gateway) LookupCharge(ctx context.Context, req gateway.ChargeRequest) (gateway.ChargeResult, error) {
 	const op = "lookup charge"
-	key := clip(idempotencyKey, maxReferenceLen)
+	key := orderID(req.IdempotencyKey)
 	if key == "" {
 		return gateway.ChargeResult{}, fmt.Errorf("clearent: %s: %w: no order id", op, gateway.ErrNotCharged)
 	}
@@ -367,7 +370,7 @@ func (g *Gateway) LookupCharge(ctx context.Context, idempotencyKey string) (gate
 		return gateway.ChargeResult{}, fmt.Errorf("clearent: %s: %w: %w", op, gateway.ErrUnavailable, err)
 	}
 	switch {
-	case res.status == http.StatusNoContent || res.status == http.StatusNotFound:
+	case res.status == http.StatusNoContent:
 		return gateway.ChargeResult{}, fmt.Errorf("clearent: %s: %w", op, gateway.ErrNotCharged)
 	case res.status != http.StatusOK || !res.parsed:
 		return gateway.ChargeResult{}, fmt.Errorf("clearent: %s: %w: %s", op, gateway.ErrUnavailable, res.describe())
@@ -376,10 +379,11 @@ func (g *Gateway) LookupCharge(ctx context.Context, idempotencyKey string) (gate
 	if t := res.env.Payload.Transaction; t != nil {
 		found = append(found, *t)
 	}
+	amount := formatAmount(req.AmountCents)
 	var declined *transaction
 	for i := range found {
 		t := &found[i]
-		if string(t.Type) != "" && !strings.EqualFold(string(t.Type), "SALE") {
+		if string(t.OrderID) != key || string(t.Amount) != amount || (t.Type != "" && !strings.EqualFold(string(t.Type), "SALE")) {
 			continue
 		}
 		if strings.EqualFold(string(t.Result), "APPROVED") && t.ID != "" {
@@ -393,4 +397,15 @@ func (g *Gateway) LookupCharge(ctx context.Context, idempotencyKey string) (gate
 		return gateway.ChargeResult{}, (&response{env: envelope{Payload: payload{Transaction: declined}}}).decline()
 	}
 	return gateway.ChargeResult{}, fmt.Errorf("clearent: %s: %w", op, gateway.ErrNotCharged)
+}
+
+// orderID is the order-id a charge carries: the idempotency key, or when
+// that exceeds Clearent's 100 characters its SHA-256 (cutting it would let
+// two keys share an order-id).
+func orderID(idempotencyKey string) string {
+	if len(idempotencyKey) <= maxReferenceLen {
+		return idempotencyKey
+	}
+	sum := sha256.Sum256([]byte(idempotencyKey))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }

@@ -853,12 +853,17 @@ const (
 		"transactions":{"transaction":[{"id":"118883986","type":"SALE","amount":"125.51","result":"APPROVED",
 		"authorization-code":"TAS632","order-id":"cardfile:1:pay-7f3a","display-message":"Transaction approved","csc":"999"}]}}}`
 	searchDeclinedThenApproved = `{"code":"200","status":"success","payload":{"transactions":[
-		{"id":"1","type":"SALE","result":"DECLINED","result-code":"051","display-message":"Declined by Issuer - Insufficient funds"},
-		{"id":"2","type":"SALE","result":"APPROVED","authorization-code":"AB12CD"}]}}`
+		{"id":"1","type":"SALE","amount":"125.51","order-id":"cardfile:1:pay-7f3a","result":"DECLINED","result-code":"051","display-message":"Declined by Issuer - Insufficient funds"},
+		{"id":"2","type":"SALE","amount":"125.51","order-id":"cardfile:1:pay-7f3a","result":"APPROVED","authorization-code":"AB12CD"}]}}`
 	searchDeclined = `{"code":"200","status":"success","payload":{"transactions":{"transaction":
-		{"id":"3","type":"SALE","result":"DECLINED","result-code":"005","display-message":"Card Suspended"}}}}`
-	searchVoidOnly = `{"code":"200","status":"success","payload":{"transactions":[{"id":"4","type":"VOID","result":"APPROVED"}]}}`
-	searchEmpty    = `{"code":"200","status":"success","payload":{"transactions":[]}}`
+		{"id":"3","type":"SALE","amount":"125.51","order-id":"cardfile:1:pay-7f3a","result":"DECLINED","result-code":"005","display-message":"Card Suspended"}}}}`
+	searchVoidOnly = `{"code":"200","status":"success","payload":{"transactions":[{"id":"4","type":"VOID","amount":"125.51","order-id":"cardfile:1:pay-7f3a","result":"APPROVED"}]}}`
+	// Someone else's sales: the filter was ignored, or the amount differs.
+	searchOthers = `{"code":"200","status":"success","payload":{"transactions":[
+		{"id":"5","type":"SALE","amount":"125.51","order-id":"cardfile:1:other","result":"APPROVED","authorization-code":"ZZ1"},
+		{"id":"6","type":"SALE","amount":"99.00","order-id":"cardfile:1:pay-7f3a","result":"APPROVED","authorization-code":"ZZ2"},
+		{"id":"7","type":"SALE","result":"APPROVED","authorization-code":"ZZ3"}]}}`
+	searchEmpty = `{"code":"200","status":"success","payload":{"transactions":[]}}`
 )
 
 // LookupCharge searches transactions by the order-id Charge sent, and
@@ -876,6 +881,8 @@ func TestLookupChargeSearchesByOrderID(t *testing.T) {
 		{"a decline then an approval", http.StatusOK, searchDeclinedThenApproved, gateway.ChargeResult{TransactionID: "2", AuthCode: "AB12CD"}, nil, nil},
 		{"declined sale", http.StatusOK, searchDeclined, gateway.ChargeResult{}, nil, &gateway.DeclineError{Code: "005", Message: "Card Suspended"}},
 		{"only a void", http.StatusOK, searchVoidOnly, gateway.ChargeResult{}, gateway.ErrNotCharged, nil},
+		{"only other orders or amounts", http.StatusOK, searchOthers, gateway.ChargeResult{}, gateway.ErrNotCharged, nil},
+		{"404 is no answer", http.StatusNotFound, `{}`, gateway.ChargeResult{}, gateway.ErrUnavailable, nil},
 		{"no transactions", http.StatusOK, searchEmpty, gateway.ChargeResult{}, gateway.ErrNotCharged, nil},
 		{"204 no content", http.StatusNoContent, "", gateway.ChargeResult{}, gateway.ErrNotCharged, nil},
 		{"401 bad API key", http.StatusUnauthorized, unauthorized, gateway.ChargeResult{}, gateway.ErrUnavailable, nil},
@@ -887,7 +894,7 @@ func TestLookupChargeSearchesByOrderID(t *testing.T) {
 			f := newFake(t, answer(tt.status, tt.response))
 			logs := &logBuffer{}
 			g := newGateway(t, f.URL, logs, nil)
-			res, err := g.LookupCharge(context.Background(), "cardfile:1:pay-7f3a")
+			res, err := g.LookupCharge(context.Background(), gateway.ChargeRequest{IdempotencyKey: "cardfile:1:pay-7f3a", AmountCents: 12551, Currency: "USD"})
 			if tt.wantIs == nil && tt.wantDecline == nil {
 				if err != nil || res != tt.want {
 					t.Fatalf("got %+v, %v; want %+v", res, err, tt.want)
@@ -915,9 +922,18 @@ func TestLookupChargeSearchesByOrderID(t *testing.T) {
 			answer(http.StatusOK, searchEmpty)(w, r)
 		})
 		g := newGateway(t, f.URL, nil, nil)
-		_, _ = g.LookupCharge(context.Background(), "cardfile:7:"+strings.Repeat("k", 120))
-		if query.Get("order-id") != ("cardfile:7:" + strings.Repeat("k", 120))[:100] || query.Get("type") != "SALE" {
+		long := gateway.ChargeRequest{IdempotencyKey: "cardfile:7:" + strings.Repeat("k", 120), AmountCents: 100}
+		_, _ = g.LookupCharge(context.Background(), long)
+		id := query.Get("order-id")
+		if !strings.HasPrefix(id, "sha256:") || len(id) > 100 || query.Get("type") != "SALE" {
 			t.Errorf("query = %v", query)
+		}
+		// Two long keys alike in their first 100 characters get two order-ids.
+		other := long
+		other.IdempotencyKey += "x"
+		_, _ = g.LookupCharge(context.Background(), other)
+		if query.Get("order-id") == id {
+			t.Error("two long keys share an order-id")
 		}
 	})
 }

@@ -84,12 +84,20 @@ func (g *Gateway) Charge(ctx context.Context, req gateway.ChargeRequest) (gatewa
 }
 
 // LookupCharge answers from the processor's own records: the result of the
-// charge with idempotencyKey, or ErrNotCharged when there is none.
-func (g *Gateway) LookupCharge(ctx context.Context, idempotencyKey string) (gateway.ChargeResult, error) {
-	res, err, found := g.replay(ctx, idempotencyKey)
-	if !found {
+// charge with req's idempotency key and amount, or ErrNotCharged when there
+// is none.
+func (g *Gateway) LookupCharge(ctx context.Context, req gateway.ChargeRequest) (gateway.ChargeResult, error) {
+	var amount int64
+	err := g.db.QueryRowContext(ctx, `SELECT amount_cents FROM sandbox_charges WHERE idempotency_key = $1`, req.IdempotencyKey).Scan(&amount)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || req.IdempotencyKey == "":
 		return gateway.ChargeResult{}, fmt.Errorf("sandbox: lookup: %w", gateway.ErrNotCharged)
+	case err != nil:
+		return gateway.ChargeResult{}, fmt.Errorf("sandbox: lookup: %w: %w", gateway.ErrUnavailable, err)
+	case amount != req.AmountCents:
+		return gateway.ChargeResult{}, fmt.Errorf("sandbox: lookup: %w: the charge under this key is for another amount", gateway.ErrUnavailable)
 	}
+	res, err, _ := g.replay(ctx, req.IdempotencyKey)
 	return res, err
 }
 
