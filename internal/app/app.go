@@ -115,13 +115,8 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	if a.Jobs, err = jobs.New(ctx, a.DB, o.Jobs); err != nil {
 		return nil, err
 	}
-	if o.Auth.Logins, err = ratelimit.For(ctx, a.DB, "login", o.Auth.LoginRate(), o.Auth.LoginRate()); err != nil {
-		return nil, err
-	}
-	publicLimit, err := ratelimit.For(ctx, a.DB, "card_request_form", o.PublicPerMinute, o.PublicPerMinute)
-	if err != nil {
-		return nil, err
-	}
+	o.Auth.Logins = ratelimit.For(a.DB, "login", o.Auth.LoginRate(), o.Auth.LoginRate())
+	publicLimit := ratelimit.For(a.DB, "card_request_form", o.PublicPerMinute, o.PublicPerMinute)
 	a.Auth = auth.New(a.DB, o.Auth, o.Now)
 	a.Cards = cards.New(a.DB, a.Gateway, a.Sealer, a.Events, a.Jobs, o.Log, o.Now)
 	a.Requests = requests.New(a.DB, a.Cards, a.Gateway, a.Events, a.Jobs, a.Mailer, a.Sealer,

@@ -131,6 +131,9 @@ func (d *DB) Migrate(ctx context.Context) error {
 		if _, err := d.SQL.ExecContext(ctx, "CREATE EXTENSION IF NOT EXISTS pg_trgm"); err != nil {
 			return fmt.Errorf("enabling pg_trgm: %w", err)
 		}
+		if err := createRateLimits(ctx, d.SQL); err != nil {
+			return err
+		}
 	}
 	if err := d.Schema.Create(privacy.DecisionContext(ctx, privacy.Allow)); err != nil {
 		return fmt.Errorf("migrating schema: %w", err)
@@ -240,4 +243,29 @@ func NotFound(err error, what string) error {
 		return apperr.NotFoundf("%s not found", what)
 	}
 	return err
+}
+
+// createRateLimits makes the table internal/ratelimit keeps its buckets in
+// on PostgreSQL (SQLite counts in memory), under an advisory lock: replicas
+// starting together would otherwise race in CREATE TABLE IF NOT EXISTS.
+func createRateLimits(ctx context.Context, sqlDB *sql.DB) error {
+	tx, err := sqlDB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("creating the rate limit table: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	for _, stmt := range []string{
+		`SELECT pg_advisory_xact_lock(hashtext('cardfile.rate_limits'))`,
+		`CREATE TABLE IF NOT EXISTS rate_limits (
+			key text PRIMARY KEY,
+			tokens double precision NOT NULL,
+			allowed boolean NOT NULL,
+			updated_at timestamptz NOT NULL)`,
+		`CREATE INDEX IF NOT EXISTS rate_limits_updated_at ON rate_limits (updated_at)`,
+	} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("creating the rate limit table: %w", err)
+		}
+	}
+	return tx.Commit()
 }

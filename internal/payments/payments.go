@@ -224,7 +224,7 @@ func (s *Service) charge(ctx context.Context, p *ent.Payment, in ApplyInput, cus
 		} else {
 			res, err = s.gateway.Charge(ctx, chargeRequest(p, token, card.ExpMonth, card.ExpYear))
 		}
-		if p, err = s.record(ctx, p, nil, res, err); err != nil {
+		if p, err = s.record(ctx, p, res, err); err != nil {
 			return nil, err
 		}
 		return answer(p)
@@ -244,8 +244,14 @@ func (s *Service) charge(ctx context.Context, p *ent.Payment, in ApplyInput, cus
 		Actor:   audit.Staff(viewer.FromContext(ctx)),
 		UseOnly: !in.SaveCard,
 		Use: func(ctx context.Context, newCard gateway.Card) (bool, error) {
+			// The card's snapshot goes on the payment before the charge, so
+			// a payment the process dies in still says which card it was.
+			if err := s.db.Payment.UpdateOneID(p.ID).SetCardBrand(newCard.Brand).SetCardLast4(newCard.Last4).
+				SetCardExpMonth(newCard.ExpMonth).SetCardExpYear(newCard.ExpYear).Exec(ctx); err != nil {
+				return false, err
+			}
 			res, err := s.gateway.Charge(ctx, chargeRequest(p, newCard.Token, newCard.ExpMonth, newCard.ExpYear))
-			if p, recordErr = s.record(ctx, p, &newCard, res, err); recordErr != nil {
+			if p, recordErr = s.record(ctx, p, res, err); recordErr != nil {
 				return false, recordErr
 			}
 			charged = true
@@ -261,7 +267,7 @@ func (s *Service) charge(ctx context.Context, p *ent.Payment, in ApplyInput, cus
 		return nil, recordErr
 	case !charged && err != nil:
 		// Refused or failed before the charge: nothing was taken.
-		if p, err = s.record(ctx, p, nil, gateway.ChargeResult{}, err); err != nil {
+		if p, err = s.record(ctx, p, gateway.ChargeResult{}, err); err != nil {
 			return nil, err
 		}
 	case err != nil:
@@ -281,7 +287,7 @@ func chargeRequest(p *ent.Payment, cardToken string, expMonth, expYear int) gate
 }
 
 // record writes the charge's outcome and its audit event in one transaction.
-func (s *Service) record(ctx context.Context, p *ent.Payment, newCard *gateway.Card, res gateway.ChargeResult, chargeErr error) (*ent.Payment, error) {
+func (s *Service) record(ctx context.Context, p *ent.Payment, res gateway.ChargeResult, chargeErr error) (*ent.Payment, error) {
 	id := p.ID
 	status, code, message := outcomeOf(chargeErr)
 	if chargeErr != nil && status != payment.StatusDECLINED {
@@ -290,13 +296,9 @@ func (s *Service) record(ctx context.Context, p *ent.Payment, newCard *gateway.C
 	var recorded *ent.Payment
 	err := s.db.Tx(ctx, func(tx *db.Tx) error {
 		outcome := func(where ...predicate.Payment) (*ent.Payment, error) {
-			u := tx.Payment.UpdateOneID(id).Where(where...).SetStatus(status).
+			return tx.Payment.UpdateOneID(id).Where(where...).SetStatus(status).
 				SetGatewayTransactionID(res.TransactionID).SetAuthCode(res.AuthCode).
-				SetDeclineCode(code).SetDeclineMessage(message)
-			if newCard != nil {
-				u.SetCardBrand(newCard.Brand).SetCardLast4(newCard.Last4).SetCardExpMonth(newCard.ExpMonth).SetCardExpYear(newCard.ExpYear)
-			}
-			return u.Save(ctx)
+				SetDeclineCode(code).SetDeclineMessage(message).Save(ctx)
 		}
 		// Only a PENDING payment takes its charge's answer. One the
 		// reconciler settled keeps the gateway's record, except a "never

@@ -30,11 +30,11 @@ const idle = 10 * time.Minute
 // For returns the limiter named name (a key prefix in the shared table)
 // allowing each key perMinute calls a minute on average, in bursts of burst:
 // in the database on PostgreSQL, in memory otherwise.
-func For(ctx context.Context, d *db.DB, name string, perMinute, burst int) (Limiter, error) {
+func For(d *db.DB, name string, perMinute, burst int) Limiter {
 	if d.Dialect != dialect.Postgres {
-		return New(perMinute, burst), nil
+		return New(perMinute, burst)
 	}
-	return NewPostgres(ctx, d.SQL, name, perMinute, burst)
+	return NewPostgres(d.SQL, name, perMinute, burst)
 }
 
 // PerKey holds a token bucket per key in memory, forgetting keys idle for a
@@ -97,36 +97,10 @@ type Postgres struct {
 	swept     time.Time
 }
 
-// NewPostgres creates the table if needed and returns the limiter named name.
-func NewPostgres(ctx context.Context, sqlDB *sql.DB, name string, perMinute, burst int) (*Postgres, error) {
-	if err := createTable(ctx, sqlDB); err != nil {
-		return nil, err
-	}
-	return &Postgres{sql: sqlDB, name: name, perSecond: float64(perMinute) / 60, burst: burst}, nil
-}
-
-// createTable makes rate_limits under an advisory lock: replicas starting
-// together would otherwise race in CREATE TABLE IF NOT EXISTS.
-func createTable(ctx context.Context, sqlDB *sql.DB) error {
-	tx, err := sqlDB.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("creating the rate limit table: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	for _, stmt := range []string{
-		`SELECT pg_advisory_xact_lock(hashtext('cardfile.rate_limits'))`,
-		`CREATE TABLE IF NOT EXISTS rate_limits (
-			key text PRIMARY KEY,
-			tokens double precision NOT NULL,
-			allowed boolean NOT NULL,
-			updated_at timestamptz NOT NULL)`,
-		`CREATE INDEX IF NOT EXISTS rate_limits_updated_at ON rate_limits (updated_at)`,
-	} {
-		if _, err := tx.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("creating the rate limit table: %w", err)
-		}
-	}
-	return tx.Commit()
+// NewPostgres returns the limiter named name, on the rate_limits table
+// that db.Migrate creates.
+func NewPostgres(sqlDB *sql.DB, name string, perMinute, burst int) *Postgres {
+	return &Postgres{sql: sqlDB, name: name, perSecond: float64(perMinute) / 60, burst: burst}
 }
 
 // allowSQL refills the bucket for the time since its last call (at most to

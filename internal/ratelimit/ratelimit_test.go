@@ -48,12 +48,8 @@ func TestPerKeyLimitsEachKeyOnItsOwn(t *testing.T) {
 // unless the test runs for minutes).
 func TestReplicasShareTheirBuckets(t *testing.T) {
 	d := dbtest.Open(t)
-	ctx := context.Background()
 	if !dbtest.Postgres() {
-		l, err := For(ctx, d, "login", 1, 30)
-		if err != nil {
-			t.Fatal(err)
-		}
+		l := For(d, "login", 1, 30)
 		if _, inProcess := l.(*PerKey); !inProcess {
 			t.Fatalf("on SQLite the limiter is %T, want the in-process one", l)
 		}
@@ -61,16 +57,9 @@ func TestReplicasShareTheirBuckets(t *testing.T) {
 	}
 	var replicas []Limiter
 	for range 2 {
-		l, err := For(ctx, d, "login", 1, 30)
-		if err != nil {
-			t.Fatal(err)
-		}
-		replicas = append(replicas, l)
+		replicas = append(replicas, For(d, "login", 1, 30))
 	}
-	other, err := For(ctx, d, "form", 1, 30)
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := For(d, "form", 1, 30)
 	start := time.Now()
 	var mu sync.Mutex
 	allowed := 0

@@ -146,7 +146,8 @@ func Redact(ctx context.Context, d *db.DB) ([]Hit, error) {
 }
 
 // update writes a hit's redacted value, only if the row still holds what
-// was scanned: a value changed meanwhile is left for the next run.
+// was scanned: a value changed meanwhile fails the whole redaction (rolled
+// back), and the next run scans afresh.
 func update(ctx context.Context, tx *sql.Tx, dialect string, h Hit) error {
 	q, args := entsql.Dialect(dialect).Update(h.Table).Set(h.Column, h.after).
 		Where(entsql.And(entsql.EQ("id", h.RowID), entsql.EQ(h.Column, h.before))).Query()
