@@ -1,0 +1,185 @@
+package server_test
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"cardfile/internal/server"
+)
+
+// hostileBytes sizes the bodies of BenchmarkHostileBodies; 0 means just
+// under server.DefaultConfig().MaxBodyBytes, the worst a client may send.
+var hostileBytes = flag.Int("hostile-bytes", 0, "body size of the hostile-body benchmark (0: the body limit)")
+
+// hostileShape is one way to make a GraphQL document expensive: a query
+// built of prefix, many units and suffix, and optionally variables built
+// the same way.
+type hostileShape struct {
+	name   string
+	prefix string
+	unit   func(i int) string
+	suffix string
+	// end, when set, closes what n units opened (before suffix).
+	end func(n int) string
+	// vars, when set, builds the variables from n units instead of the query.
+	vars func(n int) map[string]any
+	op   string // operationName
+}
+
+func repeat(s string) func(int) string { return func(int) string { return s } }
+
+// hostileShapes are the costly documents of issue 8: repeated and aliased
+// fields, repeated directives and arguments, fragments spread many times or
+// nested, many operations and variables, deep nesting in selections, values
+// and variables, huge variable lists and objects, long strings.
+var hostileShapes = []hostileShape{
+	{name: "repeated fields", prefix: "{ ", unit: repeat("__typename "), suffix: "}"},
+	{name: "aliases", prefix: "{ ", unit: func(i int) string { return fmt.Sprintf("a%d: __typename ", i) }, suffix: "}"},
+	{name: "repeated fields with selections", prefix: "{ ", unit: repeat(`node(id: "1") { id } `), suffix: "}"},
+	{name: "repeated nested fields", prefix: "{ ", unit: repeat(`viewer { id company { id name } } `), suffix: "}"},
+	{name: "repeated directives", prefix: "{ __typename", unit: repeat(" @skip(if: false)"), suffix: " }"},
+	{name: "directives on many fields", prefix: "{ ", unit: repeat("__typename @include(if: true) "), suffix: "}"},
+	{name: "repeated arguments", prefix: "{ __typename @skip(", unit: repeat("if: false "), suffix: ") }"},
+	{name: "unknown arguments", prefix: `{ node(`, unit: func(i int) string { return fmt.Sprintf("a%d: 1 ", i) }, suffix: `id: "1") { id } }`},
+	{name: "fragment spread many times", prefix: "{ ", unit: repeat("...F "), suffix: "} fragment F on Query { __typename viewer { id } }"},
+	{name: "many fragment definitions", prefix: "{ ...F0 } ", unit: func(i int) string { return fmt.Sprintf("fragment F%d on Query { ...F%d } ", i, i+1) }, end: lastFragment},
+	{name: "fragments spreading fragments twice", prefix: "{ ...F0 } ", unit: func(i int) string {
+		return fmt.Sprintf("fragment F%d on Query { __typename ...F%d ...F%d } ", i, i+1, i+1)
+	}, end: lastFragment},
+	{name: "operations spreading one big fragment", prefix: "fragment F on Query { " + strings.Repeat("__typename ", 2000) + "} ",
+		unit: func(i int) string { return fmt.Sprintf("query q%d { ...F } ", i) }, suffix: "query q { __typename }", op: "q"},
+	{name: "many operations", unit: func(i int) string { return fmt.Sprintf("query q%d { __typename } ", i) }, suffix: "query q { __typename }", op: "q"},
+	{name: "many variable definitions", prefix: "query(", unit: func(i int) string { return fmt.Sprintf("$v%d: Int ", i) }, suffix: ") { __typename }"},
+	{name: "many variables used", prefix: "query(", unit: func(i int) string { return fmt.Sprintf("$v%d: Boolean = false ", i) }, suffix: ") { __typename }"},
+	{name: "deep inline fragments", prefix: "{ ", unit: repeat("... on Query { "), end: closing("__typename ", "}"), suffix: " }"},
+	{name: "deep lists in an argument", prefix: "{ __typename @skip(if: ", unit: repeat("["), end: closing("", "]"), suffix: ") }"},
+	{name: "deep objects in an argument", prefix: "{ customers(where: ", unit: repeat("{not: "), end: closing("{}", "}"), suffix: ") { totalCount } }"},
+	{name: "long list in an argument", prefix: `{ nodes(ids: [`, unit: repeat(`"1" `), suffix: `]) { id } }`},
+	{name: "long string in an argument", prefix: `{ node(id: "`, unit: repeat("x"), suffix: `") { id } }`},
+	{name: "long block string in an argument", prefix: `{ node(id: """`, unit: repeat("x"), suffix: `""") { id } }`},
+	{name: "huge variable list", prefix: "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", vars: func(n int) map[string]any {
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = "1"
+		}
+		return map[string]any{"ids": ids}
+	}},
+	{name: "huge variable object", prefix: "query($w: CustomerWhereInput) { customers(where: $w) { totalCount } }", vars: func(n int) map[string]any {
+		or := make([]map[string]any, n)
+		for i := range or {
+			or[i] = map[string]any{"nameContains": "x"}
+		}
+		return map[string]any{"w": map[string]any{"or": or}}
+	}},
+	{name: "deep variable", prefix: "query($w: CustomerWhereInput) { customers(where: $w) { totalCount } }", vars: func(n int) map[string]any {
+		w := map[string]any{}
+		for range n {
+			w = map[string]any{"not": w}
+		}
+		return map[string]any{"w": w}
+	}},
+	{name: "long variable string", prefix: loginMutation, vars: func(n int) map[string]any {
+		return map[string]any{"e": strings.Repeat("x", n) + "@example.com", "p": password}
+	}},
+}
+
+// lastFragment defines the fragment the last of n chained units spreads.
+func lastFragment(n int) string { return fmt.Sprintf("fragment F%d on Query { __typename }", n) }
+
+// closing writes inner, then closes n levels with closer.
+func closing(inner, closer string) func(int) string {
+	return func(n int) string { return inner + strings.Repeat(closer, n) }
+}
+
+// body builds the shape's request body as close to size bytes as its units allow.
+func (s hostileShape) body(size int) []byte {
+	build := func(n int) []byte {
+		req := map[string]any{}
+		if s.op != "" {
+			req["operationName"] = s.op
+		}
+		if s.vars != nil {
+			req["query"] = s.prefix
+			req["variables"] = s.vars(n)
+		} else {
+			var q strings.Builder
+			q.WriteString(s.prefix)
+			for i := range n {
+				q.WriteString(s.unit(i))
+			}
+			if s.end != nil {
+				q.WriteString(s.end(n))
+			}
+			q.WriteString(s.suffix)
+			req["query"] = q.String()
+		}
+		b, err := json.Marshal(req)
+		if err != nil {
+			panic(err)
+		}
+		return b
+	}
+	// Grow n geometrically, then bisect for the largest body that fits.
+	lo, hi := 1, 2
+	for len(build(hi)) <= size {
+		lo, hi = hi, hi*2
+	}
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if len(build(mid)) <= size {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return build(lo)
+}
+
+func hostileSize() int {
+	if *hostileBytes > 0 {
+		return *hostileBytes
+	}
+	return int(server.DefaultConfig().MaxBodyBytes)
+}
+
+func postBody(body []byte) *http.Request {
+	req := httptest.NewRequest(http.MethodPost, "/query", strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	return req
+}
+
+// BenchmarkHostileBodies reports, per shape, the time from a body of the
+// largest size the server accepts to its answer (ms/op).
+//
+//	go test -run '^$' -bench HostileBodies -benchtime 3x ./internal/server/
+func BenchmarkHostileBodies(b *testing.B) {
+	f := newFixture(b)
+	size := hostileSize()
+	for _, s := range hostileShapes {
+		body := s.body(size)
+		b.Run(s.name, func(b *testing.B) {
+			var rec *httptest.ResponseRecorder
+			start := time.Now()
+			for b.Loop() {
+				rec = f.serve(postBody(body))
+			}
+			b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(b.N), "ms/op")
+			b.ReportMetric(float64(len(body)), "bytes")
+			var r struct {
+				Errors []gqlError
+			}
+			_ = json.Unmarshal(rec.Body.Bytes(), &r)
+			if len(r.Errors) > 0 {
+				b.Logf("%d bytes: HTTP %d %s %v %.120s", len(body), rec.Code, r.Errors[0].Extensions["code"], r.Errors[0].Extensions["reason"], r.Errors[0].Message)
+			} else {
+				b.Logf("%d bytes: HTTP %d %.200s", len(body), rec.Code, rec.Body)
+			}
+		})
+	}
+}
