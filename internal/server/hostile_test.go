@@ -6,11 +6,16 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"cardfile/internal/server"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
 )
 
 // hostileBytes sizes the bodies of BenchmarkHostileBodies; 0 means just
@@ -97,9 +102,10 @@ func closing(inner, closer string) func(int) string {
 	return func(n int) string { return inner + strings.Repeat(closer, n) }
 }
 
-// body builds the shape's request body as close to size bytes as its units allow.
-func (s hostileShape) body(size int) []byte {
-	build := func(n int) []byte {
+// body builds the shape's request body as close to size bytes as its units
+// allow, with a query of at most tokens parser tokens unless tokens is 0.
+func (s hostileShape) body(size, tokens int) []byte {
+	build := func(n int) (body []byte, query string) {
 		req := map[string]any{}
 		if s.op != "" {
 			req["operationName"] = s.op
@@ -123,22 +129,34 @@ func (s hostileShape) body(size int) []byte {
 		if err != nil {
 			panic(err)
 		}
-		return b
+		return b, req["query"].(string)
+	}
+	fits := func(n int) bool {
+		body, query := build(n)
+		if len(body) > size {
+			return false
+		}
+		if tokens == 0 {
+			return true
+		}
+		_, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, tokens)
+		return err == nil || !strings.Contains(err.Error(), "token limit")
 	}
 	// Grow n geometrically, then bisect for the largest body that fits.
 	lo, hi := 1, 2
-	for len(build(hi)) <= size {
+	for fits(hi) {
 		lo, hi = hi, hi*2
 	}
 	for hi-lo > 1 {
 		mid := (lo + hi) / 2
-		if len(build(mid)) <= size {
+		if fits(mid) {
 			lo = mid
 		} else {
 			hi = mid
 		}
 	}
-	return build(lo)
+	body, _ := build(lo)
+	return body
 }
 
 func hostileSize() int {
@@ -148,28 +166,68 @@ func hostileSize() int {
 	return int(server.DefaultConfig().MaxBodyBytes)
 }
 
+// cpuTime is the CPU this process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func postBody(body []byte) *http.Request {
 	req := httptest.NewRequest(http.MethodPost, "/query", strings.NewReader(string(body)))
 	req.Header.Set("Content-Type", "application/json")
 	return req
 }
 
-// BenchmarkHostileBodies reports, per shape, the time from a body of the
-// largest size the server accepts to its answer (ms/op).
+// hostileBodies are each shape's worst bodies: the largest the body limit
+// allows, and the largest whose query stays within the parser's token limit
+// (where it differs), which validation would otherwise walk in full.
+func hostileBodies() []struct {
+	name string
+	body []byte
+} {
+	var out []struct {
+		name string
+		body []byte
+	}
+	size, tokens := hostileSize(), server.DefaultConfig().Document.Tokens
+	for _, s := range hostileShapes {
+		full, within := s.body(size, 0), s.body(size, tokens)
+		out = append(out, struct {
+			name string
+			body []byte
+		}{s.name + "/body limit", full})
+		if len(within) != len(full) {
+			out = append(out, struct {
+				name string
+				body []byte
+			}{s.name + "/token limit", within})
+		}
+	}
+	return out
+}
+
+// BenchmarkHostileBodies reports, per shape, the time from a worst body to
+// the server's answer (ms/op, and the process's CPU in cpu-ms/op).
 //
-//	go test -run '^$' -bench HostileBodies -benchtime 3x ./internal/server/
+//	go test -run '^$' -bench HostileBodies -benchtime 5x ./internal/server/
 func BenchmarkHostileBodies(b *testing.B) {
 	f := newFixture(b)
-	size := hostileSize()
-	for _, s := range hostileShapes {
-		body := s.body(size)
-		b.Run(s.name, func(b *testing.B) {
+	for _, h := range hostileBodies() {
+		body := h.body
+		b.Run(h.name, func(b *testing.B) {
 			var rec *httptest.ResponseRecorder
-			start := time.Now()
+			runtime.GC() // building the body's garbage is not the server's cost
+			start, cpu := time.Now(), cpuTime()
 			for b.Loop() {
 				rec = f.serve(postBody(body))
 			}
 			b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(b.N), "ms/op")
+			// CPU of the whole process, background jobs included: on a busy
+			// machine wall time also counts other processes' turns.
+			b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 			b.ReportMetric(float64(len(body)), "bytes")
 			var r struct {
 				Errors []gqlError

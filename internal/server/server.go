@@ -36,13 +36,24 @@ type Config struct {
 	MaxBodyBytes    int64
 	ComplexityLimit int
 	MaxDepth        int
+	// Document bounds the cost of parsing and validating one request.
+	Document graph.DocumentLimits
+	// RequestTimeout is the execution deadline of one GraphQL request over
+	// HTTP; graceful shutdown waits no longer than this for requests in flight.
+	RequestTimeout time.Duration
 	// SessionRecheck is how often open subscriptions re-check their session.
 	SessionRecheck time.Duration
 }
 
 // DefaultConfig returns the limits cardfile runs with unless told otherwise.
 func DefaultConfig() Config {
-	return Config{MaxBodyBytes: 1 << 20, ComplexityLimit: 1000, MaxDepth: 12}
+	return Config{
+		MaxBodyBytes:    1 << 20,
+		ComplexityLimit: 1000,
+		MaxDepth:        12,
+		Document:        graph.DefaultDocumentLimits(),
+		RequestTimeout:  30 * time.Second,
+	}
 }
 
 // Deps are the parts the handler serves.
@@ -101,7 +112,10 @@ func GraphQL(cfg Config, r *graph.Resolver) *handler.Server {
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: r}))
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(websocketTransport(cfg, r))
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	cache := lru.New[*ast.QueryDocument](1000)
+	srv.SetQueryCache(cache)
+	srv.SetParserTokenLimit(cfg.Document.Tokens)
+	srv.Use(graph.Budget{Limits: cfg.Document, Cache: cache})
 	if cfg.Dev {
 		srv.Use(extension.Introspection{})
 	}
