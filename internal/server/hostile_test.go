@@ -22,18 +22,17 @@ import (
 // under server.DefaultConfig().MaxBodyBytes, the worst a client may send.
 var hostileBytes = flag.Int("hostile-bytes", 0, "body size of the hostile-body benchmark (0: the body limit)")
 
-// hostileShape is one way to make a GraphQL document expensive: a query
-// built of prefix, many units and suffix, and optionally variables built
-// the same way.
+// hostileShape is one way to make a request expensive: a query built of
+// prefix, many units, end and suffix; or, when query is set, variables
+// (JSON text) built that way.
 type hostileShape struct {
 	name   string
+	query  string
 	prefix string
 	unit   func(i int) string
 	suffix string
 	// end, when set, closes what n units opened (before suffix).
 	end func(n int) string
-	// vars, when set, builds the variables from n units instead of the query.
-	vars func(n int) map[string]any
 	op   string // operationName
 }
 
@@ -68,30 +67,14 @@ var hostileShapes = []hostileShape{
 	{name: "long list in an argument", prefix: `{ nodes(ids: [`, unit: repeat(`"1" `), suffix: `]) { id } }`},
 	{name: "long string in an argument", prefix: `{ node(id: "`, unit: repeat("x"), suffix: `") { id } }`},
 	{name: "long block string in an argument", prefix: `{ node(id: """`, unit: repeat("x"), suffix: `""") { id } }`},
-	{name: "huge variable list", prefix: "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", vars: func(n int) map[string]any {
-		ids := make([]string, n)
-		for i := range ids {
-			ids[i] = "1"
-		}
-		return map[string]any{"ids": ids}
-	}},
-	{name: "huge variable object", prefix: "query($w: CustomerWhereInput) { customers(where: $w) { totalCount } }", vars: func(n int) map[string]any {
-		or := make([]map[string]any, n)
-		for i := range or {
-			or[i] = map[string]any{"nameContains": "x"}
-		}
-		return map[string]any{"w": map[string]any{"or": or}}
-	}},
-	{name: "deep variable", prefix: "query($w: CustomerWhereInput) { customers(where: $w) { totalCount } }", vars: func(n int) map[string]any {
-		w := map[string]any{}
-		for range n {
-			w = map[string]any{"not": w}
-		}
-		return map[string]any{"w": w}
-	}},
-	{name: "long variable string", prefix: loginMutation, vars: func(n int) map[string]any {
-		return map[string]any{"e": strings.Repeat("x", n) + "@example.com", "p": password}
-	}},
+	{name: "huge variable list", query: "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+		prefix: `{"ids": ["1"`, unit: repeat(`,"1"`), suffix: `]}`},
+	{name: "huge variable object", query: "query($w: CustomerWhereInput) { customers(where: $w) { totalCount } }",
+		prefix: `{"w": {"or": [{"nameContains": "x"}`, unit: repeat(`,{"nameContains": "x"}`), suffix: `]}}`},
+	{name: "deep variable", query: "query($w: CustomerWhereInput) { customers(where: $w) { totalCount } }",
+		prefix: `{"w": `, unit: repeat(`{"not": `), end: closing("{}", "}"), suffix: `}`},
+	{name: "long variable string", query: loginMutation,
+		prefix: `{"p": "` + password + `", "e": "`, unit: repeat("x"), suffix: `@example.com"}`},
 }
 
 // lastFragment defines the fragment the last of n chained units spreads.
@@ -106,30 +89,25 @@ func closing(inner, closer string) func(int) string {
 // allow, with a query of at most tokens parser tokens unless tokens is 0.
 func (s hostileShape) body(size, tokens int) []byte {
 	build := func(n int) (body []byte, query string) {
-		req := map[string]any{}
-		if s.op != "" {
-			req["operationName"] = s.op
+		var t strings.Builder
+		t.WriteString(s.prefix)
+		for i := range n {
+			t.WriteString(s.unit(i))
 		}
-		if s.vars != nil {
-			req["query"] = s.prefix
-			req["variables"] = s.vars(n)
-		} else {
-			var q strings.Builder
-			q.WriteString(s.prefix)
-			for i := range n {
-				q.WriteString(s.unit(i))
-			}
-			if s.end != nil {
-				q.WriteString(s.end(n))
-			}
-			q.WriteString(s.suffix)
-			req["query"] = q.String()
+		if s.end != nil {
+			t.WriteString(s.end(n))
 		}
-		b, err := json.Marshal(req)
+		t.WriteString(s.suffix)
+		query, vars := t.String(), "{}"
+		if s.query != "" {
+			query, vars = s.query, t.String()
+		}
+		q, err := json.Marshal(query)
 		if err != nil {
 			panic(err)
 		}
-		return b, req["query"].(string)
+		op, _ := json.Marshal(s.op)
+		return []byte(`{"operationName":` + string(op) + `,"query":` + string(q) + `,"variables":` + vars + `}`), query
 	}
 	fits := func(n int) bool {
 		body, query := build(n)

@@ -43,6 +43,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	// SessionRecheck is how often open subscriptions re-check their session.
 	SessionRecheck time.Duration
+	// WebsocketInitTimeout is how long a websocket may take to send
+	// connection_init (0: 10 s).
+	WebsocketInitTimeout time.Duration
 }
 
 // DefaultConfig returns the limits cardfile runs with unless told otherwise.
@@ -78,7 +81,7 @@ func New(cfg Config, d Deps) http.Handler {
 		AllowedMethods: []string{http.MethodPost, http.MethodOptions},
 		AllowedHeaders: []string{"Authorization", "Content-Type"},
 		MaxAge:         600,
-	}).Handler(jsonPostOnly(limitBody(cfg.MaxBodyBytes, auth.Middleware(d.Resolver.Auth, d.Log)(GraphQL(cfg, d.Resolver)))))
+	}).Handler(jsonPostOnly(limitBody(cfg.MaxBodyBytes, withDeadline(cfg.RequestTimeout, auth.Middleware(d.Resolver.Auth, d.Log)(GraphQL(cfg, d.Resolver))))))
 	mux.Handle("/query", api)
 	if d.GatewayPages != nil {
 		mux.Handle(d.GatewayPrefix+"/", http.StripPrefix(d.GatewayPrefix, d.GatewayPages))
@@ -122,7 +125,7 @@ func GraphQL(cfg Config, r *graph.Resolver) *handler.Server {
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
 	srv.Use(graph.DepthLimit{Max: cfg.MaxDepth})
 	srv.AroundFields(graph.PageSizes)
-	srv.AroundOperations(SubscriptionsOnly)
+	srv.AroundOperations(OneTransportEach)
 	srv.SetErrorPresenter(graph.ErrorPresenter(r.Log))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		r.Log.ErrorContext(ctx, "panic in resolver", "panic", p, "path", graphql.GetPath(ctx).String(), "stack", string(debug.Stack()))
@@ -175,6 +178,21 @@ func limitBody(max int64, next http.Handler) http.Handler {
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, max)
 		next.ServeHTTP(w, r)
+	})
+}
+
+// withDeadline gives each HTTP request at most timeout to run: resolvers and
+// the database calls they make end with the context. Websockets are
+// long-lived and bounded by their own pings and session checks instead.
+func withDeadline(timeout time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if timeout <= 0 || isWebsocketUpgrade(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
