@@ -33,7 +33,7 @@ type hostileShape struct {
 	suffix string
 	// end, when set, closes what n units opened (before suffix).
 	end func(n int) string
-	op   string // operationName
+	op  string // operationName
 }
 
 func repeat(s string) func(int) string { return func(int) string { return s } }
@@ -88,19 +88,22 @@ func closing(inner, closer string) func(int) string {
 // body builds the shape's request body as close to size bytes as its units
 // allow, with a query of at most tokens parser tokens unless tokens is 0.
 func (s hostileShape) body(size, tokens int) []byte {
+	// The units, written once: the body for n units takes units[:ends[n]].
+	var all strings.Builder
+	ends := []int{0}
+	for i := 0; len(s.prefix)+all.Len() <= size; i++ {
+		all.WriteString(s.unit(i))
+		ends = append(ends, all.Len())
+	}
+	units := all.String()
 	build := func(n int) (body []byte, query string) {
-		var t strings.Builder
-		t.WriteString(s.prefix)
-		for i := range n {
-			t.WriteString(s.unit(i))
-		}
+		text := s.prefix + units[:ends[n]] + s.suffix
 		if s.end != nil {
-			t.WriteString(s.end(n))
+			text = s.prefix + units[:ends[n]] + s.end(n) + s.suffix
 		}
-		t.WriteString(s.suffix)
-		query, vars := t.String(), "{}"
+		query, vars := text, "{}"
 		if s.query != "" {
-			query, vars = s.query, t.String()
+			query, vars = s.query, text
 		}
 		q, err := json.Marshal(query)
 		if err != nil {
@@ -120,11 +123,8 @@ func (s hostileShape) body(size, tokens int) []byte {
 		_, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, tokens)
 		return err == nil || !strings.Contains(err.Error(), "token limit")
 	}
-	// Grow n geometrically, then bisect for the largest body that fits.
-	lo, hi := 1, 2
-	for fits(hi) {
-		lo, hi = hi, hi*2
-	}
+	// Bisect for the largest body that fits; the last n never does.
+	lo, hi := 1, len(ends)-1
 	for hi-lo > 1 {
 		mid := (lo + hi) / 2
 		if fits(mid) {
@@ -215,6 +215,155 @@ func BenchmarkHostileBodies(b *testing.B) {
 				b.Logf("%d bytes: HTTP %d %s %v %.120s", len(body), rec.Code, r.Errors[0].Extensions["code"], r.Errors[0].Extensions["reason"], r.Errors[0].Message)
 			} else {
 				b.Logf("%d bytes: HTTP %d %.200s", len(body), rec.Code, rec.Body)
+			}
+		})
+	}
+}
+
+// serveWithin answers req, failing the test if the server takes longer than
+// limit: old code spent minutes on some of these bodies, and a test that
+// hangs that long proves nothing sooner.
+func serveWithin(t *testing.T, f *fixture, req *http.Request, limit time.Duration) gqlResponse {
+	t.Helper()
+	done := make(chan *httptest.ResponseRecorder, 1)
+	go func() { done <- f.serve(req) }()
+	select {
+	case rec := <-done:
+		return decodeResponse(t, rec)
+	case <-time.After(limit):
+		t.Fatalf("no answer within %s", limit)
+		return gqlResponse{}
+	}
+}
+
+// nothingAnswered reports whether r has no data, or only null fields (a
+// resolver that refused its argument).
+func nothingAnswered(r gqlResponse) bool {
+	var fields map[string]any
+	if !r.hasData() {
+		return true
+	}
+	if json.Unmarshal(r.Data, &fields) != nil {
+		return false
+	}
+	for _, v := range fields {
+		if v != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// Every hostile body gets a coded refusal and no data: the parser's token
+// limit, the document limits, the variables limits or (for a long email) the
+// resolver's own check. BenchmarkHostileBodies measures how fast.
+func TestHostileBodiesAreRefused(t *testing.T) {
+	f := newFixture(t)
+	for _, h := range hostileBodies() {
+		t.Run(h.name, func(t *testing.T) {
+			r := serveWithin(t, f, postBody(h.body), 20*time.Second)
+			code := r.ext("code")
+			if !nothingAnswered(r) || len(r.Errors) == 0 || (code != "BAD_USER_INPUT" && code != "UNAUTHENTICATED") {
+				t.Fatalf("HTTP %d: %.300s", r.Status, r.Raw)
+			}
+			if code == "BAD_USER_INPUT" && r.ext("field") == "" {
+				t.Errorf("no field: %.300s", r.Raw)
+			}
+		})
+	}
+}
+
+// Each document limit refuses the first document over it with
+// REQUEST_TOO_LARGE on the query or the variables, well before the token
+// limit, where validation alone would have cost seconds.
+func TestDocumentLimits(t *testing.T) {
+	f := newFixture(t)
+	spreads := func(n int) string {
+		return "{ " + strings.Repeat("...F ", n) + "} fragment F on Query { __typename }"
+	}
+	fragmentChain := func(n int) string {
+		var b strings.Builder
+		b.WriteString("{ ...F0 } ")
+		for i := range n {
+			fmt.Fprintf(&b, "fragment F%d on Query { __typename ...F%d ...F%d } ", i, i+1, i+1)
+		}
+		fmt.Fprintf(&b, "fragment F%d on Query { __typename }", n)
+		return b.String()
+	}
+	operations := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "query q%d { __typename } ", i)
+		}
+		return b.String()
+	}
+	nested := func(n int) map[string]any {
+		w := map[string]any{}
+		for range n {
+			w = map[string]any{"not": w}
+		}
+		return map[string]any{"w": w}
+	}
+	ids := func(n int) map[string]any {
+		list := make([]string, n)
+		for i := range list {
+			list[i] = "1"
+		}
+		return map[string]any{"ids": list}
+	}
+	const where = "query($w: CustomerWhereInput) { customers(where: $w) { totalCount } }"
+	for _, tc := range []struct {
+		name  string
+		query string
+		vars  map[string]any
+		op    string
+		field string
+	}{
+		{"1,000 repeated fields", "{ " + strings.Repeat("__typename ", 1000) + "}", nil, "", "query"},
+		{"500 spreads side by side", spreads(500), nil, "", "query"},
+		{"fragments spreading fragments twice, 20 deep", fragmentChain(20), nil, "", "query"},
+		{"21 operations", operations(21), nil, "q0", "query"},
+		{"a literal nested 40 deep", "{ customers(where: " + strings.Repeat("{not: ", 40) + "{}" + strings.Repeat("}", 40) + ") { totalCount } }", nil, "", "query"},
+		{"a variable nested 40 deep", where, nested(40), "", "variables"},
+		{"a variable nested 1,000 deep", where, nested(1000), "", "variables"},
+		{"a list of 10,001 ids", "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", ids(10001), "", "variables"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := map[string]any{"query": tc.query, "variables": tc.vars}
+			if tc.op != "" {
+				req["operationName"] = tc.op
+			}
+			body, _ := json.Marshal(req)
+			r := serveWithin(t, f, postBody(body), 20*time.Second)
+			if r.hasData() || r.ext("code") != "BAD_USER_INPUT" || r.ext("reason") != "REQUEST_TOO_LARGE" || r.ext("field") != tc.field {
+				t.Fatalf("HTTP %d: %.300s; want BAD_USER_INPUT, reason REQUEST_TOO_LARGE, field %s", r.Status, r.Raw, tc.field)
+			}
+		})
+	}
+}
+
+// What the app sends stays well inside the limits.
+func TestDocumentLimitsAcceptOrdinaryQueries(t *testing.T) {
+	f := newFixture(t)
+	token := f.login(t, f.staff(t))
+	for name, q := range map[string]string{
+		"250 aliased viewers":       viewers(250),
+		"a fragment spread 3 times": "{ viewer { ...S } v2: viewer { ...S } v3: viewer { id ...S } } fragment S on Staff { id name email }",
+		"a filter nested 10 deep":   "{ customers(where: " + strings.Repeat("{not: ", 10) + `{nameContains: "x"}` + strings.Repeat("}", 10) + ") { totalCount } }",
+		"the same field twice":      "{ viewer { id } viewer { name } }",
+		"one of three operations":   "query a { viewer { id } } query b { __typename } query c { __typename }",
+	} {
+		t.Run(name, func(t *testing.T) {
+			req := map[string]any{"query": q}
+			if strings.HasPrefix(q, "query a") {
+				req["operationName"] = "a"
+			}
+			body, _ := json.Marshal(req)
+			rq := postBody(body)
+			rq.Header.Set("Authorization", "Bearer "+token)
+			r := decodeResponse(t, f.serve(rq))
+			if len(r.Errors) > 0 || !r.hasData() {
+				t.Fatalf("HTTP %d: %.300s", r.Status, r.Raw)
 			}
 		})
 	}

@@ -928,3 +928,17 @@ func TestWebsocketPingBeforeInit(t *testing.T) {
 		t.Fatalf("got %s %s, want connection_ack", m.Type, m.Payload)
 	}
 }
+
+// A subscription sent over POST would hold the request open with no
+// deadline and outside the socket's caps: it is refused at once.
+func TestSubscriptionOverPOSTIsRefused(t *testing.T) {
+	f := newFixture(t)
+	acme := newWSTenant(t, f, "Acme")
+	body, _ := json.Marshal(map[string]any{"query": cardsChanged, "variables": map[string]any{"c": acme.customer}})
+	req := postBody(body)
+	req.Header.Set("Authorization", "Bearer "+acme.manager)
+	r := serveWithin(t, f, req, waitFor)
+	if r.hasData() || r.ext("code") != "BAD_USER_INPUT" || r.ext("field") != "operation" {
+		t.Fatalf("HTTP %d: %s; want BAD_USER_INPUT on the operation", r.Status, r.Raw)
+	}
+}
