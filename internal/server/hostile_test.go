@@ -34,6 +34,8 @@ type hostileShape struct {
 	// end, when set, closes what n units opened (before suffix).
 	end func(n int) string
 	op  string // operationName
+	// most caps the units, to stay just inside a limit that would otherwise refuse the body early.
+	most int
 }
 
 func repeat(s string) func(int) string { return func(int) string { return s } }
@@ -56,6 +58,11 @@ var hostileShapes = []hostileShape{
 	{name: "fragments spreading fragments twice", prefix: "{ ...F0 } ", unit: func(i int) string {
 		return fmt.Sprintf("fragment F%d on Query { __typename ...F%d ...F%d } ", i, i+1, i+1)
 	}, end: lastFragment},
+	{name: "200 fragments spreading fragments twice", prefix: "{ ...F0 } ", unit: func(i int) string {
+		return fmt.Sprintf("fragment F%d on Query { __typename ...F%d ...F%d } ", i, i+1, i+1)
+	}, end: lastFragment, most: 199},
+	{name: "20 operations spreading one big fragment", prefix: "fragment F on Query { " + strings.Repeat("__typename ", 400) + "} ",
+		unit: func(i int) string { return fmt.Sprintf("query q%d { ...F } ", i) }, suffix: "query q { __typename }", op: "q", most: 19},
 	{name: "operations spreading one big fragment", prefix: "fragment F on Query { " + strings.Repeat("__typename ", 2000) + "} ",
 		unit: func(i int) string { return fmt.Sprintf("query q%d { ...F } ", i) }, suffix: "query q { __typename }", op: "q"},
 	{name: "many operations", unit: func(i int) string { return fmt.Sprintf("query q%d { __typename } ", i) }, suffix: "query q { __typename }", op: "q"},
@@ -73,6 +80,8 @@ var hostileShapes = []hostileShape{
 		prefix: `{"w": {"or": [{"nameContains": "x"}`, unit: repeat(`,{"nameContains": "x"}`), suffix: `]}}`},
 	{name: "deep variable", query: "query($w: CustomerWhereInput) { customers(where: $w) { totalCount } }",
 		prefix: `{"w": `, unit: repeat(`{"not": `), end: closing("{}", "}"), suffix: `}`},
+	{name: "variable nested 9,000 deep", query: "query($w: CustomerWhereInput) { customers(where: $w) { totalCount } }",
+		prefix: `{"w": `, unit: repeat(`{"not": `), end: closing("{}", "}"), suffix: `}`, most: 9000},
 	{name: "long variable string", query: loginMutation,
 		prefix: `{"p": "` + password + `", "e": "`, unit: repeat("x"), suffix: `@example.com"}`},
 }
@@ -91,7 +100,7 @@ func (s hostileShape) body(size, tokens int) []byte {
 	// The units, written once: the body for n units takes units[:ends[n]].
 	var all strings.Builder
 	ends := []int{0}
-	for i := 0; len(s.prefix)+all.Len() <= size; i++ {
+	for i := 0; len(s.prefix)+all.Len() <= size && (s.most == 0 || i <= s.most); i++ {
 		all.WriteString(s.unit(i))
 		ends = append(ends, all.Len())
 	}
@@ -113,6 +122,9 @@ func (s hostileShape) body(size, tokens int) []byte {
 		return []byte(`{"operationName":` + string(op) + `,"query":` + string(q) + `,"variables":` + vars + `}`), query
 	}
 	fits := func(n int) bool {
+		if s.most > 0 && n > s.most {
+			return false
+		}
 		body, query := build(n)
 		if len(body) > size {
 			return false
