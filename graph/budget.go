@@ -6,6 +6,7 @@ import (
 	"cardfile/internal/apperr"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
@@ -91,10 +92,14 @@ func (b Budget) MutateOperationParameters(ctx context.Context, p *graphql.RawPar
 	return b.Limits.checkDocument(doc)
 }
 
+// tooLarge is the refusal: BAD_USER_INPUT on field with ReasonTooLarge,
+// answered with HTTP 422 like the parser's and validator's own refusals.
 func tooLarge(field, format string, args ...any) *gqlerror.Error {
 	ae := apperr.BadInput(field, format, args...)
 	ae.Reason = ReasonTooLarge
-	return &gqlerror.Error{Message: ae.Message, Err: ae}
+	err := &gqlerror.Error{Message: ae.Message, Err: ae}
+	errcode.Set(err, errcode.ValidationFailed)
+	return err
 }
 
 func (l DocumentLimits) checkVariables(vars map[string]any) *gqlerror.Error {

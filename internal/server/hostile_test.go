@@ -347,8 +347,8 @@ func TestDocumentLimits(t *testing.T) {
 			}
 			body, _ := json.Marshal(req)
 			r := serveWithin(t, f, postBody(body), 20*time.Second)
-			if r.hasData() || r.ext("code") != "BAD_USER_INPUT" || r.ext("reason") != "REQUEST_TOO_LARGE" || r.ext("field") != tc.field {
-				t.Fatalf("HTTP %d: %.300s; want BAD_USER_INPUT, reason REQUEST_TOO_LARGE, field %s", r.Status, r.Raw, tc.field)
+			if r.Status != http.StatusUnprocessableEntity || r.hasData() || r.ext("code") != "BAD_USER_INPUT" || r.ext("reason") != "REQUEST_TOO_LARGE" || r.ext("field") != tc.field {
+				t.Fatalf("HTTP %d: %.300s; want 422, BAD_USER_INPUT, reason REQUEST_TOO_LARGE, field %s", r.Status, r.Raw, tc.field)
 			}
 		})
 	}
