@@ -136,7 +136,7 @@ func (s hostileShape) body(size, tokens int) []byte {
 		return err == nil || !strings.Contains(err.Error(), "token limit")
 	}
 	// Bisect for the largest body that fits; the last n never does.
-	lo, hi := 1, len(ends)-1
+	lo, hi := 0, len(ends)-1
 	for hi-lo > 1 {
 		mid := (lo + hi) / 2
 		if fits(mid) {
