@@ -92,13 +92,11 @@ func open(ctx context.Context, cfg config, log *slog.Logger) (*app.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc := server.DefaultConfig()
-	sc.AllowedOrigins, sc.Dev = cfg.AllowedOrigins, cfg.Dev
 	return app.New(ctx, app.Options{
 		DatabaseURL: cfg.DatabaseURL,
 		PublicURL:   cfg.PublicURL,
 		Gateway:     cfg.Gateway,
-		Server:      sc,
+		Server:      serverConfig(cfg),
 		Log:         log,
 		TokenKey:    key,
 		SMTPURL:     cfg.SMTPURL,
@@ -110,6 +108,19 @@ func open(ctx context.Context, cfg config, log *slog.Logger) (*app.App, error) {
 		ReconcileAfter: cfg.ReconcileAfter,
 		Jobs:           jobs.Options{ReconcileInterval: cfg.ReconcileInterval},
 	})
+}
+
+func serverConfig(cfg config) server.Config {
+	sc := server.DefaultConfig()
+	sc.AllowedOrigins, sc.Dev = cfg.AllowedOrigins, cfg.Dev
+	return sc
+}
+
+// shutdownGrace is how long shutdown waits for requests in flight: a little
+// past their deadline, so a request that honours it finishes and one that
+// does not is closed instead of holding the process.
+func shutdownGrace(cfg config) time.Duration {
+	return max(cfg.ShutdownGrace, serverConfig(cfg).RequestTimeout+5*time.Second)
 }
 
 func serve(ctx context.Context, cfg config, log *slog.Logger, args []string) error {
@@ -153,10 +164,15 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, args []string) err
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+	grace := shutdownGrace(cfg)
+	log.Info("shutting down", "grace", grace)
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	switch err := srv.Shutdown(sctx); {
+	case errors.Is(err, context.DeadlineExceeded):
+		log.Warn("requests still running past the grace period; closing their connections")
+		return srv.Close()
+	case err != nil && !errors.Is(err, http.ErrServerClosed):
 		return fmt.Errorf("shutting down: %w", err)
 	}
 	return nil

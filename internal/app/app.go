@@ -162,6 +162,8 @@ func defaults(o Options) Options {
 	o.Server.MaxBodyBytes = cmp.Or(o.Server.MaxBodyBytes, ds.MaxBodyBytes)
 	o.Server.ComplexityLimit = cmp.Or(o.Server.ComplexityLimit, ds.ComplexityLimit)
 	o.Server.MaxDepth = cmp.Or(o.Server.MaxDepth, ds.MaxDepth)
+	o.Server.Document = cmp.Or(o.Server.Document, ds.Document)
+	o.Server.RequestTimeout = cmp.Or(o.Server.RequestTimeout, ds.RequestTimeout)
 	if o.PublicPerMinute == 0 {
 		o.PublicPerMinute = 30
 	}

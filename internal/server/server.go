@@ -37,8 +37,16 @@ type Config struct {
 	MaxBodyBytes    int64
 	ComplexityLimit int
 	MaxDepth        int
+	// Document bounds the cost of parsing and validating one request.
+	Document graph.DocumentLimits
+	// RequestTimeout is the execution deadline of one GraphQL request over
+	// HTTP; graceful shutdown waits no longer than this for requests in flight.
+	RequestTimeout time.Duration
 	// SessionRecheck is how often open subscriptions re-check their session.
 	SessionRecheck time.Duration
+	// WebsocketInitTimeout is how long a websocket may take to send
+	// connection_init (0: 10 s).
+	WebsocketInitTimeout time.Duration
 }
 
 // readyTimeout bounds the readiness probe's database round trip: a load
@@ -48,7 +56,13 @@ const readyTimeout = 500 * time.Millisecond
 
 // DefaultConfig returns the limits cardfile runs with unless told otherwise.
 func DefaultConfig() Config {
-	return Config{MaxBodyBytes: 1 << 20, ComplexityLimit: 1000, MaxDepth: 12}
+	return Config{
+		MaxBodyBytes:    1 << 20,
+		ComplexityLimit: 1000,
+		MaxDepth:        12,
+		Document:        graph.DefaultDocumentLimits(),
+		RequestTimeout:  30 * time.Second,
+	}
 }
 
 // Deps are the parts the handler serves.
@@ -73,7 +87,7 @@ func New(cfg Config, d Deps) http.Handler {
 		AllowedMethods: []string{http.MethodPost, http.MethodOptions},
 		AllowedHeaders: []string{"Authorization", "Content-Type"},
 		MaxAge:         600,
-	}).Handler(jsonPostOnly(limitBody(cfg.MaxBodyBytes, auth.Middleware(d.Resolver.Auth, d.Log)(unavailableStatus(GraphQL(cfg, d.Resolver))))))
+	}).Handler(jsonPostOnly(limitBody(cfg.MaxBodyBytes, withDeadline(cfg.RequestTimeout, auth.Middleware(d.Resolver.Auth, d.Log)(unavailableStatus(GraphQL(cfg, d.Resolver)))))))
 	mux.Handle("/query", api)
 	if d.GatewayPages != nil {
 		mux.Handle(d.GatewayPrefix+"/", http.StripPrefix(d.GatewayPrefix, d.GatewayPages))
@@ -107,7 +121,10 @@ func GraphQL(cfg Config, r *graph.Resolver) *handler.Server {
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: r, Directives: graph.Directives}))
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(websocketTransport(cfg, r))
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	cache := lru.New[*ast.QueryDocument](1000)
+	srv.SetQueryCache(cache)
+	srv.SetParserTokenLimit(cfg.Document.Tokens)
+	srv.Use(graph.Budget{Limits: cfg.Document, Cache: cache})
 	if cfg.Dev {
 		srv.Use(extension.Introspection{})
 	}
@@ -115,7 +132,7 @@ func GraphQL(cfg Config, r *graph.Resolver) *handler.Server {
 	srv.Use(graph.DepthLimit{Max: cfg.MaxDepth})
 	srv.Use(&graph.PageArgs{})
 	srv.AroundFields(graph.PageSizes)
-	srv.AroundOperations(SubscriptionsOnly)
+	srv.AroundOperations(OneTransportEach)
 	srv.SetErrorPresenter(graph.ErrorPresenter(r.Log))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		r.Log.ErrorContext(ctx, "panic in resolver", "panic", p, "path", graphql.GetPath(ctx).String(), "stack", string(debug.Stack()))
@@ -165,6 +182,21 @@ func limitBody(max int64, next http.Handler) http.Handler {
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, max)
 		next.ServeHTTP(w, r)
+	})
+}
+
+// withDeadline gives each HTTP request at most timeout to run: resolvers and
+// the database calls they make end with the context. Websockets are
+// long-lived and bounded by their own pings and session checks instead.
+func withDeadline(timeout time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if timeout <= 0 || isWebsocketUpgrade(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -32,7 +32,7 @@ type fixture struct {
 	logs *apptest.Log
 }
 
-func newFixture(t *testing.T, configure ...func(*server.Config)) *fixture {
+func newFixture(t testing.TB, configure ...func(*server.Config)) *fixture {
 	t.Helper()
 	cfg := server.DefaultConfig()
 	cfg.AllowedOrigins = []string{staffOrigin}

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,10 +45,14 @@ const (
 	wsWriteTimeout = 10 * time.Second
 )
 
-// Close codes of graphql-transport-ws.
+// Close codes of graphql-transport-ws (PROTOCOL.md of enisdenjo/graphql-ws).
 const (
+	closeBadRequest       = 4400 // a message the protocol does not allow
+	closeUnauthorized     = 4401 // subscribe before connection_init
 	closeForbidden        = 4403
+	closeInitTimeout      = 4408
 	closeSubscriberExists = 4409
+	closeTooManyInits     = 4429
 	// maxCloseReasonBytes: a close frame carries at most 125 bytes, 2 of them the code.
 	maxCloseReasonBytes = 123
 )
@@ -66,15 +71,15 @@ func websocketTransport(cfg Config, r *graph.Resolver) graphql.Transport {
 	return websocketGate{
 		origins: origins,
 		Websocket: transport.Websocket{
-			Implementation: gorillaWebsocket{upgrader: &websocket.Upgrader{
+			Implementation: gorillaWebsocket{initTimeout: cmp.Or(cfg.WebsocketInitTimeout, wsInitTimeout), upgrader: &websocket.Upgrader{
 				Subprotocols: []string{graphqlTransportWS},
 				CheckOrigin:  func(r *http.Request) bool { return origins.allow(r.Header.Get("Origin")) },
 				// The gate has answered every refusal it can foresee; for the
 				// rest (a malformed handshake) gqlgen writes the one answer.
 				Error: func(http.ResponseWriter, *http.Request, int, error) {},
 			}},
-			InitFunc:         authenticateWebsocket(r.Auth, r.Log),
-			InitTimeout:      wsInitTimeout,
+			InitFunc: authenticateWebsocket(r.Auth, r.Log),
+			// No InitTimeout: gqlgen would close with 1002; wsConn closes with 4408.
 			PingPongInterval: wsPingInterval,
 			PayloadReadLimit: &limit,
 			ErrorFunc: func(ctx context.Context, err error) {
@@ -158,13 +163,21 @@ func authenticateWebsocket(a *auth.Service, log *slog.Logger) transport.Websocke
 }
 
 // gorillaWebsocket adapts gorilla/websocket to gqlgen's websocket transport.
-type gorillaWebsocket struct{ upgrader *websocket.Upgrader }
+type gorillaWebsocket struct {
+	upgrader    *websocket.Upgrader
+	initTimeout time.Duration
+}
 
 // Accept upgrades the request. gqlgen offers graphql-ws too; we only speak
 // graphql-transport-ws, so the upgrader's own list is used.
 func (g gorillaWebsocket) Accept(w http.ResponseWriter, r *http.Request, o transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
 	c, err := g.upgrader.Upgrade(hijacker{w}, r, o.ResponseHeader)
 	if err != nil {
+		return nil, err
+	}
+	// connection_init must arrive before this deadline; NextReader lifts it.
+	if err := c.SetReadDeadline(time.Now().Add(g.initTimeout)); err != nil {
+		c.Close()
 		return nil, err
 	}
 	return &wsConn{conn: c, active: map[string]struct{}{}}, nil
@@ -178,15 +191,20 @@ func (h hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return http.NewResponseController(h.ResponseWriter).Hijack()
 }
 
-// wsConn is one websocket. Besides framing it enforces what gqlgen does not:
-// an operation id may not be reused while its operation runs (close 4409, as
-// graphql-transport-ws requires; gqlgen would silently replace the first and
-// lose its cancel func), and at most MaxOperationsPerConnection run at once.
-// An id is active from the client's subscribe until the server's complete
-// or error for it.
+// wsConn is one websocket. Besides framing it enforces what gqlgen does not,
+// with graphql-transport-ws's close codes where gqlgen would close with 1002
+// or replace an operation: every client message must be well formed (4400);
+// connection_init comes first (subscribe before it: 4401), in time (4408),
+// and once (4429); an operation id may not be reused while its operation
+// runs (4409; gqlgen would lose the first one's cancel func); and at most
+// MaxOperationsPerConnection run at once. An id is active from the client's
+// subscribe until the server's complete or error for it.
 type wsConn struct {
 	conn    *websocket.Conn
 	writeMu sync.Mutex // gorilla allows one writer; gqlgen and the cap both write
+	// initialized is set once connection_init has arrived; only the one
+	// reading goroutine touches it.
+	initialized bool
 
 	mu     sync.Mutex
 	active map[string]struct{}
@@ -204,15 +222,21 @@ type frame struct {
 	ID   string `json:"id"`
 }
 
-var errDuplicateID = errors.New("operation id reused while its operation runs")
+// errRefused ends the read loop after wsConn closed the socket with a code.
+var errRefused = errors.New("websocket closed for a protocol violation")
 
-// NextReader returns the next client message, after the duplicate-id and
-// operation-cap checks; a refused subscribe is answered here and skipped.
+// NextReader returns the next client message that passes the protocol
+// checks; a refused subscribe is answered here and skipped, and so are pings
+// before connection_init, which gqlgen would take for a failed init.
 func (c *wsConn) NextReader() (int, io.Reader, error) {
 	for {
 		mt, r, err := c.conn.NextReader()
 		if err != nil {
-			if websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) {
+			var ne net.Error
+			switch {
+			case !c.initialized && errors.As(err, &ne) && ne.Timeout():
+				return mt, nil, c.refuse(closeInitTimeout, "Connection initialisation timeout")
+			case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived):
 				return mt, nil, transport.ErrWebsocketClosed
 			}
 			return mt, nil, err
@@ -221,18 +245,78 @@ func (c *wsConn) NextReader() (int, io.Reader, error) {
 		if err != nil {
 			return mt, nil, err
 		}
-		var f frame
-		if json.Unmarshal(data, &f) != nil || f.Type != "subscribe" {
-			return mt, bytes.NewReader(data), nil // gqlgen answers malformed messages
+		f, problem := parseClientMessage(data)
+		switch {
+		case problem != "":
+			return mt, nil, c.refuse(closeBadRequest, problem)
+		case f.Type == "connection_init" && c.initialized:
+			return mt, nil, c.refuse(closeTooManyInits, "Too many initialisation requests")
+		case f.Type == "connection_init":
+			c.initialized = true
+			if err := c.conn.SetReadDeadline(time.Time{}); err != nil {
+				return mt, nil, err
+			}
+		case !c.initialized && f.Type == "subscribe":
+			return mt, nil, c.refuse(closeUnauthorized, "Unauthorized")
+		case !c.initialized && f.Type == "ping":
+			if err := c.write([]byte(`{"type":"pong"}`)); err != nil {
+				return mt, nil, err
+			}
+			continue
+		case !c.initialized:
+			continue // a pong or complete before init concerns nothing yet
+		case f.Type == "subscribe":
+			admitted, err := c.admit(f.ID)
+			if err != nil {
+				return mt, nil, err
+			}
+			if !admitted {
+				continue
+			}
 		}
-		admitted, err := c.admit(f.ID)
-		if err != nil {
-			return mt, nil, err
-		}
-		if admitted {
-			return mt, bytes.NewReader(data), nil
-		}
+		return mt, bytes.NewReader(data), nil
 	}
+}
+
+// parseClientMessage checks a client message as graphql-transport-ws
+// defines it and returns the problem, if any, as a close reason.
+func parseClientMessage(data []byte) (frame, string) {
+	var raw struct {
+		Type, ID, Payload json.RawMessage
+	}
+	var f frame
+	if json.Unmarshal(data, &raw) != nil {
+		return f, "Invalid message received: not a JSON object"
+	}
+	if json.Unmarshal(raw.Type, &f.Type) != nil {
+		return f, "Invalid message received: 'type' must be a string"
+	}
+	switch f.Type {
+	case "connection_init", "ping", "pong":
+		if p := bytes.TrimSpace(raw.Payload); len(p) > 0 && p[0] != '{' && !bytes.Equal(p, []byte("null")) {
+			return f, fmt.Sprintf("%q message expects the 'payload' property to be an object", f.Type)
+		}
+	case "subscribe", "complete":
+		if json.Unmarshal(raw.ID, &f.ID) != nil || f.ID == "" {
+			return f, fmt.Sprintf("%q message expects the 'id' property to be a non-empty string", f.Type)
+		}
+		var p struct{ Query json.RawMessage }
+		var query string
+		if f.Type == "subscribe" && (json.Unmarshal(raw.Payload, &p) != nil || json.Unmarshal(p.Query, &query) != nil) {
+			return f, `"subscribe" message expects the 'payload' property to be an object with a string 'query'`
+		}
+	default:
+		return f, "Invalid message received: unknown type"
+	}
+	return f, ""
+}
+
+// refuse closes the socket with code and reason and returns the error that
+// ends gqlgen's read loop.
+func (c *wsConn) refuse(code int, reason string) error {
+	_ = c.WriteClose(code, reason)
+	_ = c.conn.Close()
+	return fmt.Errorf("%w: %d %s", errRefused, code, reason)
 }
 
 // admit registers a subscribe's id, closing the socket on a duplicate and
@@ -247,9 +331,7 @@ func (c *wsConn) admit(id string) (bool, error) {
 	c.mu.Unlock()
 	switch {
 	case dup:
-		_ = c.WriteClose(closeSubscriberExists, "Subscriber for "+id+" already exists")
-		_ = c.conn.Close()
-		return false, errDuplicateID
+		return false, c.refuse(closeSubscriberExists, "Subscriber for "+id+" already exists")
 	case full:
 		msg, err := json.Marshal(map[string]any{"type": "error", "id": id, "payload": gqlerror.List{{
 			Message:    fmt.Sprintf("too many subscriptions on this connection (at most %d)", MaxOperationsPerConnection),
@@ -311,16 +393,29 @@ func (c *wsConn) SetReadDeadline(t time.Time) error { return c.conn.SetReadDeadl
 // viewer was fixed at connection_init.
 type overWebsocket struct{}
 
-// SubscriptionsOnly refuses queries and mutations sent over a websocket: its
-// session was checked once, at connection_init, so anything that reads or
-// changes data goes over HTTP, where every request checks the session.
-func SubscriptionsOnly(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+// OneTransportEach keeps each operation on its transport. Queries and
+// mutations sent over a websocket are refused: its session was checked once,
+// at connection_init, so anything that reads or changes data goes over HTTP,
+// where every request checks the session. Subscriptions sent over HTTP are
+// refused too: POST would hold the request open with no deadline, outside
+// the per-socket cap and the session re-checks.
+func OneTransportEach(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	oc := graphql.GetOperationContext(ctx)
-	if ctx.Value(overWebsocket{}) == nil || oc.Operation == nil || oc.Operation.Operation == ast.Subscription {
+	if oc.Operation == nil {
+		return next(ctx)
+	}
+	overWS, subscription := ctx.Value(overWebsocket{}) != nil, oc.Operation.Operation == ast.Subscription
+	var msg string
+	switch {
+	case overWS && !subscription:
+		msg = "send queries and mutations over HTTP; the websocket carries subscriptions only"
+	case !overWS && subscription:
+		msg = "open subscriptions over the websocket (graphql-transport-ws at /query), not over HTTP"
+	default:
 		return next(ctx)
 	}
 	return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
-		Message:    "send queries and mutations over HTTP; the websocket carries subscriptions only",
+		Message:    msg,
 		Extensions: map[string]any{"code": string(apperr.BadUserInput), "field": "operation"},
 	}}})
 }

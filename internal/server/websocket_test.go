@@ -849,3 +849,96 @@ func TestWebsocketRefusesQueriesAndMutations(t *testing.T) {
 		t.Fatal("the mutation over the websocket changed the card")
 	}
 }
+
+// sendRaw sends one text message as is.
+func (c *wsClient) sendRaw(s string) {
+	c.t.Helper()
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if err := c.conn.WriteMessage(websocket.TextMessage, []byte(s)); err != nil {
+		c.t.Fatalf("sending %s: %v", s, err)
+	}
+}
+
+// Every protocol violation closes the socket with graphql-transport-ws's code.
+func TestWebsocketCloseCodes(t *testing.T) {
+	f := newFixture(t, func(c *server.Config) { c.WebsocketInitTimeout = 200 * time.Millisecond })
+	url := serveWS(t, f)
+	acme := newWSTenant(t, f, "Acme")
+	signedIn := func(t *testing.T) *wsClient { return connectWS(t, url, acme.manager) }
+	fresh := func(t *testing.T) *wsClient {
+		conn, _, err := dialWS(url, staffOrigin, nil)
+		if err != nil {
+			t.Fatalf("dialing: %v", err)
+		}
+		return newWSClient(t, conn).read()
+	}
+	sub := `{"type":"subscribe","id":"1","payload":{"query":"subscription($c: ID!) { creditCardsChanged(customerId: $c) { kind } }","variables":{"c":"` + acme.customer + `"}}}`
+	for _, tc := range []struct {
+		name   string
+		open   func(*testing.T) *wsClient
+		send   []string
+		code   int
+		reason string // "" when any reason will do
+	}{
+		{"not JSON", fresh, []string{`{"type":`}, 4400, ""},
+		{"no type", fresh, []string{`{"id":"1"}`}, 4400, ""},
+		{"a type only the server sends", signedIn, []string{`{"type":"next","id":"1","payload":{}}`}, 4400, ""},
+		{"an unknown type", signedIn, []string{`{"type":"start","id":"1","payload":{"query":"{ __typename }"}}`}, 4400, ""},
+		{"connection_init with a string payload", fresh, []string{`{"type":"connection_init","payload":"token"}`}, 4400, ""},
+		{"subscribe without an id", signedIn, []string{`{"type":"subscribe","payload":{"query":"{ __typename }"}}`}, 4400, ""},
+		{"subscribe with a numeric id", signedIn, []string{`{"type":"subscribe","id":1,"payload":{"query":"{ __typename }"}}`}, 4400, ""},
+		{"subscribe without a query", signedIn, []string{`{"type":"subscribe","id":"1","payload":{}}`}, 4400, ""},
+		{"complete without an id", signedIn, []string{`{"type":"complete"}`}, 4400, ""},
+		{"subscribe before connection_init", fresh, []string{sub}, 4401, "Unauthorized"},
+		{"connection_init without a token", fresh, []string{`{"type":"connection_init"}`}, 4403, "Forbidden"},
+		{"no connection_init in time", fresh, nil, 4408, "Connection initialisation timeout"},
+		{"the same id twice", signedIn, []string{sub, sub}, 4409, "Subscriber for 1 already exists"},
+		{"connection_init twice", signedIn, []string{`{"type":"connection_init","payload":{"Authorization":"Bearer ` + acme.manager + `"}}`}, 4429, "Too many initialisation requests"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.open(t)
+			for _, m := range tc.send {
+				c.sendRaw(m)
+			}
+			code, reason := c.closed()
+			if code != tc.code || (tc.reason != "" && reason != tc.reason) {
+				t.Fatalf("closed with %d %q, want %d %q", code, reason, tc.code, tc.reason)
+			}
+		})
+	}
+}
+
+// A ping before connection_init is answered, and the connection then opens as usual.
+func TestWebsocketPingBeforeInit(t *testing.T) {
+	f := newFixture(t)
+	url := serveWS(t, f)
+	acme := newWSTenant(t, f, "Acme")
+	conn, _, err := dialWS(url, staffOrigin, nil)
+	if err != nil {
+		t.Fatalf("dialing: %v", err)
+	}
+	c := newWSClient(t, conn).read()
+	c.sendRaw(`{"type":"ping"}`)
+	if m := c.expect(); m.Type != "pong" {
+		t.Fatalf("got %s, want pong", m.Type)
+	}
+	c.init(map[string]any{"Authorization": "Bearer " + acme.manager})
+	if m := c.expect(); m.Type != "connection_ack" {
+		t.Fatalf("got %s %s, want connection_ack", m.Type, m.Payload)
+	}
+}
+
+// A subscription sent over POST would hold the request open with no
+// deadline and outside the socket's caps: it is refused at once.
+func TestSubscriptionOverPOSTIsRefused(t *testing.T) {
+	f := newFixture(t)
+	acme := newWSTenant(t, f, "Acme")
+	body, _ := json.Marshal(map[string]any{"query": cardsChanged, "variables": map[string]any{"c": acme.customer}})
+	req := postBody(body)
+	req.Header.Set("Authorization", "Bearer "+acme.manager)
+	r := serveWithin(t, f, req, waitFor)
+	if r.hasData() || r.ext("code") != "BAD_USER_INPUT" || r.ext("field") != "operation" {
+		t.Fatalf("HTTP %d: %s; want BAD_USER_INPUT on the operation", r.Status, r.Raw)
+	}
+}
