@@ -28,6 +28,7 @@ type Handlers interface {
 	ExpireOverdue(ctx context.Context) (int, error)
 	DeleteGatewayCard(ctx context.Context, sealedToken string) error
 	PurgeExpired(ctx context.Context) (int, error)
+	PruneEvents(ctx context.Context) (int, error)
 }
 
 // Options tune the queue; zero values are production defaults.
@@ -36,6 +37,8 @@ type Options struct {
 	PollInterval time.Duration
 	// ExpiryInterval is how often overdue card requests are expired (1 min).
 	ExpiryInterval time.Duration
+	// PruneInterval is how often events past their retention are deleted (1 h).
+	PruneInterval time.Duration
 	// RetryPolicy decides when failed jobs run again (River's exponential backoff).
 	RetryPolicy river.ClientRetryPolicy
 	// EmailAttempts is how often an email is tried before it counts as failed (10).
@@ -80,6 +83,12 @@ type PurgeSessions struct{}
 // Kind names the job.
 func (PurgeSessions) Kind() string { return "session_purge" }
 
+// PruneEvents deletes events past their retention window.
+type PruneEvents struct{}
+
+// Kind names the job.
+func (PruneEvents) Kind() string { return "event_prune" }
+
 // ExpireCardRequests marks overdue card requests EXPIRED.
 type ExpireCardRequests struct{}
 
@@ -93,6 +102,9 @@ func New(ctx context.Context, d *db.DB, o Options) (*Queue, error) {
 	}
 	if o.ExpiryInterval == 0 {
 		o.ExpiryInterval = time.Minute
+	}
+	if o.PruneInterval == 0 {
+		o.PruneInterval = time.Hour
 	}
 	if o.EmailAttempts == 0 {
 		o.EmailAttempts = 10
@@ -128,6 +140,7 @@ func New(ctx context.Context, d *db.DB, o Options) (*Queue, error) {
 	river.AddWorker(workers, &expiryWorker{q: q})
 	river.AddWorker(workers, &gatewayDeleteWorker{q: q})
 	river.AddWorker(workers, &sessionPurgeWorker{q: q})
+	river.AddWorker(workers, &eventPruneWorker{q: q})
 	var err error
 	q.client, err = river.NewClient(driver, &river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
@@ -144,6 +157,10 @@ func New(ctx context.Context, d *db.DB, o Options) (*Queue, error) {
 		), river.NewPeriodicJob(
 			river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return PurgeSessions{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true},
+		), river.NewPeriodicJob(
+			river.PeriodicInterval(o.PruneInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return PruneEvents{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true},
 		)},
 	})
@@ -235,5 +252,15 @@ type sessionPurgeWorker struct {
 
 func (w *sessionPurgeWorker) Work(ctx context.Context, _ *river.Job[PurgeSessions]) error {
 	_, err := w.q.handlers.PurgeExpired(ctx)
+	return err
+}
+
+type eventPruneWorker struct {
+	river.WorkerDefaults[PruneEvents]
+	q *Queue
+}
+
+func (w *eventPruneWorker) Work(ctx context.Context, _ *river.Job[PruneEvents]) error {
+	_, err := w.q.handlers.PruneEvents(ctx)
 	return err
 }

@@ -24,6 +24,7 @@ type recorder struct {
 func (r *recorder) Deliver(context.Context, int, string, bool) error { return nil }
 func (r *recorder) ExpireOverdue(context.Context) (int, error)       { return 0, nil }
 func (r *recorder) PurgeExpired(context.Context) (int, error)        { return 0, nil }
+func (r *recorder) PruneEvents(context.Context) (int, error)         { return 0, nil }
 func (r *recorder) DeleteGatewayCard(_ context.Context, sealed string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
