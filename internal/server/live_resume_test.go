@@ -1,0 +1,149 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"cardfile/internal/events"
+)
+
+const cardsAfter = `subscription($c: ID!, $after: String) { creditCardsChanged(customerId: $c, after: $after) { kind cursor cardId card { description } } }`
+
+type cursorEvent struct {
+	Kind, Cursor string
+	CardID       *string
+	Card         *struct{ Description string }
+}
+
+// cursorEventOf decodes a next message of cardsAfter.
+func cursorEventOf(t *testing.T, m wsMessage) cursorEvent {
+	t.Helper()
+	var p struct {
+		Data   struct{ CreditCardsChanged cursorEvent }
+		Errors []gqlError
+	}
+	if m.Type != "next" {
+		t.Fatalf("got %s %s %s, want next", m.Type, m.ID, m.Payload)
+	}
+	if err := json.Unmarshal(m.Payload, &p); err != nil || len(p.Errors) > 0 {
+		t.Fatalf("next %s: %s (%v)", m.ID, m.Payload, err)
+	}
+	return p.Data.CreditCardsChanged
+}
+
+// firstCursor subscribes on c and renames card until an event arrives,
+// returning its cursor (the protocol has no "subscribed" message).
+func firstCursor(t *testing.T, f *fixture, c *wsClient, token, customer, card string) string {
+	t.Helper()
+	c.subscribe("cards", cardsAfter, map[string]any{"c": customer})
+	for i := 0; ; i++ {
+		renameCard(t, f, token, card, fmt.Sprintf("warm-up %d", i))
+		if m, ok := c.next(200 * time.Millisecond); ok {
+			return cursorEventOf(t, m).Cursor
+		}
+		if i > 50 {
+			t.Fatal("the subscription never delivered an event")
+		}
+	}
+}
+
+// A client whose socket drops comes back with its last cursor and gets
+// every change made meanwhile, in order and once, then the live ones: the
+// same cursors a client that stayed connected saw. (Payloads show the card
+// as it is now, so cursors, not descriptions, tell the events apart.)
+func TestWebsocketResumesFromCursorAcrossAReconnect(t *testing.T) {
+	f := newFixture(t)
+	url := serveWS(t, f)
+	acme := newWSTenant(t, f, "Acme")
+	card := addCard(t, f, acme.manager, acme.customer, "4242424242424242", "card")
+	witness := connectWS(t, url, acme.manager)
+	firstCursor(t, f, witness, acme.manager, acme.customer, card)
+	c := connectWS(t, url, acme.manager)
+	cursor := firstCursor(t, f, c, acme.manager, acme.customer, card)
+	// Settle: both have seen every warm-up event.
+	for m, ok := c.next(quiet); ok; m, ok = c.next(quiet) {
+		cursor = cursorEventOf(t, m).Cursor
+	}
+	for _, ok := witness.next(quiet); ok; _, ok = witness.next(quiet) {
+	}
+	c.conn.Close()
+
+	for i := range 5 {
+		renameCard(t, f, acme.manager, card, fmt.Sprintf("while away %d", i))
+	}
+	again := connectWS(t, url, acme.manager)
+	again.subscribe("cards", cardsAfter, map[string]any{"c": acme.customer, "after": cursor})
+	var got, want []string
+	for range 5 {
+		ev := cursorEventOf(t, again.expect())
+		if ev.Kind != "UPDATED" || ev.CardID == nil || *ev.CardID != card {
+			t.Fatalf("replayed %+v", ev)
+		}
+		got = append(got, ev.Cursor)
+		want = append(want, cursorEventOf(t, witness.expect()).Cursor)
+	}
+	renameCard(t, f, acme.manager, card, "live")
+	live := cursorEventOf(t, again.expect())
+	if live.Card.Description != "live" {
+		t.Fatalf("the live event shows %+v", live)
+	}
+	got = append(got, live.Cursor)
+	want = append(want, cursorEventOf(t, witness.expect()).Cursor)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("after the reconnect got cursors %v; the connected client saw %v", got, want)
+	}
+	again.silent()
+}
+
+// A cursor older than the kept window, or one that is not a cursor, gets
+// RESYNC (the client refetches) and the live events after it.
+func TestWebsocketResyncsExpiredAndMalformedCursors(t *testing.T) {
+	f := newFixture(t)
+	url := serveWS(t, f)
+	acme := newWSTenant(t, f, "Acme")
+	card := addCard(t, f, acme.manager, acme.customer, "4242424242424242", "card")
+	c := connectWS(t, url, acme.manager)
+	old := firstCursor(t, f, c, acme.manager, acme.customer, card)
+	renameCard(t, f, acme.manager, card, "after the cursor")
+	if _, err := events.Prune(context.Background(), f.app.DB, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for _, cursor := range []string{old, "not-a-cursor"} {
+		t.Run(cursor, func(t *testing.T) {
+			s := connectWS(t, url, acme.manager)
+			s.subscribe("cards", cardsAfter, map[string]any{"c": acme.customer, "after": cursor})
+			ev := cursorEventOf(t, s.expect())
+			if ev.Kind != "RESYNC" || ev.CardID != nil || ev.Card != nil || ev.Cursor == "" || ev.Cursor == cursor {
+				t.Fatalf("got %+v, want RESYNC with a new cursor", ev)
+			}
+			renameCard(t, f, acme.manager, card, "live "+cursor)
+			if ev := cursorEventOf(t, s.expect()); ev.Kind != "UPDATED" || ev.Card.Description != "live "+cursor {
+				t.Fatalf("after RESYNC got %+v", ev)
+			}
+		})
+	}
+}
+
+// Logout ends the session's open subscriptions at once with an
+// UNAUTHENTICATED error, well before the periodic recheck (a minute).
+func TestWebsocketLogoutEndsSubscriptionsAtOnce(t *testing.T) {
+	f := newFixture(t)
+	url := serveWS(t, f)
+	acme := newWSTenant(t, f, "Acme")
+	card := addCard(t, f, acme.manager, acme.customer, "4242424242424242", "card")
+	c := connectWS(t, url, acme.manager)
+	firstCursor(t, f, c, acme.manager, acme.customer, card)
+	for _, ok := c.next(quiet); ok; _, ok = c.next(quiet) {
+	}
+	if r := f.gql(t, acme.manager, `mutation { logout }`, nil); len(r.Errors) > 0 {
+		t.Fatalf("logout: %s", r.Raw)
+	}
+	m, ok := c.next(time.Second)
+	if !ok || m.Type != "error" || m.ID != "cards" || !strings.Contains(string(m.Payload), `"UNAUTHENTICATED"`) {
+		t.Fatalf("within 1 s of logout got %v %s %s, want an UNAUTHENTICATED error", ok, m.Type, m.Payload)
+	}
+}
