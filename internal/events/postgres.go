@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -72,9 +73,9 @@ func WithChannel(name string) PostgresOption {
 	return func(p *Postgres) { p.channel = name }
 }
 
-// ListenerApplicationName is the application_name of every listener
-// connection (unless connString sets one), so operators and tests can find
-// it in pg_stat_activity.
+// ListenerApplicationName begins the application_name of every listener
+// connection (unless connString sets one); the process id follows, so
+// operators and tests can find one replica's listener in pg_stat_activity.
 const ListenerApplicationName = "cardfile events listener"
 
 // NewPostgres starts this process's listener on d, whose URL is connString
@@ -99,7 +100,7 @@ func NewPostgres(ctx context.Context, d *db.DB, connString string, log *slog.Log
 		return nil, fmt.Errorf("parsing events listener database URL: %w", err)
 	}
 	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
-		cfg.RuntimeParams["application_name"] = ListenerApplicationName
+		cfg.RuntimeParams["application_name"] = fmt.Sprintf("%s %d", ListenerApplicationName, os.Getpid())
 	}
 
 	l := &pgxlisten.Listener{
