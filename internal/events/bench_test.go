@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"slices"
 	"sync"
@@ -17,7 +18,7 @@ import (
 var eventReads = regexp.MustCompile("(?is)query=select .* from [`\"]events[`\"]")
 
 // BenchmarkFanoutWithEventTable measures one replica delivering card events
-// to 1,000 subscribers of one customer: each event is read from the table
+// to 1,000 and 10,000 subscribers of one customer: each event is read from the table
 // once (reads/event, counted from the statements the database sees) and
 // fanned out in memory. It reports p50 and p99 of the time from the start
 // of the publishing transaction to a subscriber receiving the event.
@@ -25,8 +26,9 @@ var eventReads = regexp.MustCompile("(?is)query=select .* from [`\"]events[`\"]"
 //	go test -run '^$' -bench FanoutWithEventTable ./internal/events/
 //	CARDFILE_TEST_DB=postgres go test -run '^$' -bench FanoutWithEventTable ./internal/events/
 func BenchmarkFanoutWithEventTable(b *testing.B) {
-	for _, subscribers := range []int{1000} {
-		b.Run(map[bool]string{true: "postgres", false: "sqlite"}[dbtest.Postgres()], func(b *testing.B) {
+	dia := map[bool]string{true: "postgres", false: "sqlite"}[dbtest.Postgres()]
+	for _, subscribers := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("%s/%d", dia, subscribers), func(b *testing.B) {
 			benchmarkFanout(b, subscribers)
 		})
 	}
