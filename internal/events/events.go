@@ -163,44 +163,46 @@ func (f *Fanout) subscribe(ctx context.Context, topic Topic, customerID int) *su
 	k := key{topic, customerID}
 	s := &subscriber{ch: make(chan Event, subscriberBuffer)}
 	f.mu.Lock()
-	if f.subs == nil {
-		f.subs = map[key]map[*subscriber]struct{}{}
-	}
-	if f.subs[k] == nil {
-		f.subs[k] = map[*subscriber]struct{}{}
-	}
-	f.subs[k][s] = struct{}{}
+	f.subs = addTo(f.subs, k, s)
 	f.mu.Unlock()
 	context.AfterFunc(ctx, func() {
 		f.mu.Lock()
-		delete(f.subs[k], s)
-		if len(f.subs[k]) == 0 {
-			delete(f.subs, k)
-		}
+		removeFrom(f.subs, k, s)
 		f.mu.Unlock()
 		close(s.ch)
 	})
 	return s
 }
 
+// addTo adds v to the set m[k], making what is missing, and returns m.
+func addTo[K, V comparable](m map[K]map[V]struct{}, k K, v V) map[K]map[V]struct{} {
+	if m == nil {
+		m = map[K]map[V]struct{}{}
+	}
+	if m[k] == nil {
+		m[k] = map[V]struct{}{}
+	}
+	m[k][v] = struct{}{}
+	return m
+}
+
+// removeFrom removes v from the set m[k], and the set once empty.
+func removeFrom[K, V comparable](m map[K]map[V]struct{}, k K, v V) {
+	delete(m[k], v)
+	if len(m[k]) == 0 {
+		delete(m, k)
+	}
+}
+
 // WatchStaff signals each time staffID's sessions change, until ctx ends.
 func (f *Fanout) WatchStaff(ctx context.Context, staffID int) <-chan struct{} {
 	ch := make(chan struct{}, 1)
 	f.mu.Lock()
-	if f.staff == nil {
-		f.staff = map[int]map[chan struct{}]struct{}{}
-	}
-	if f.staff[staffID] == nil {
-		f.staff[staffID] = map[chan struct{}]struct{}{}
-	}
-	f.staff[staffID][ch] = struct{}{}
+	f.staff = addTo(f.staff, staffID, ch)
 	f.mu.Unlock()
 	context.AfterFunc(ctx, func() {
 		f.mu.Lock()
-		delete(f.staff[staffID], ch)
-		if len(f.staff[staffID]) == 0 {
-			delete(f.staff, staffID)
-		}
+		removeFrom(f.staff, staffID, ch)
 		f.mu.Unlock()
 		close(ch)
 	})
