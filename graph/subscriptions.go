@@ -48,7 +48,7 @@ func watch[T any](ctx context.Context, r *Resolver, topic events.Topic, customer
 	sctx, cancel := context.WithCancel(ctx)
 	staffChanged := r.Events.WatchStaff(sctx, v.StaffID)
 	// The viewer was fixed when the websocket opened; check it still stands.
-	until, ok, err := r.Auth.StillValid(ctx, v.SessionID)
+	left, ok, err := r.Auth.StillValid(ctx, v.SessionID)
 	if err != nil || !ok {
 		cancel()
 		if err != nil {
@@ -67,7 +67,7 @@ func watch[T any](ctx context.Context, r *Resolver, topic events.Topic, customer
 		defer cancel()
 		recheck := time.NewTicker(cmp.Or(r.SessionRecheck, time.Minute))
 		defer recheck.Stop()
-		expiry := time.NewTimer(time.Until(until))
+		expiry := time.NewTimer(left)
 		defer expiry.Stop()
 		for {
 			var e events.Event

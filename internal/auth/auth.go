@@ -392,20 +392,21 @@ func ExpiredFromContext(ctx context.Context) bool {
 }
 
 // StillValid reports whether an open session may go on receiving live
-// updates, and until when at most (its absolute expiry): it exists, its
-// absolute lifetime has not passed, and its staff member is active and may
-// still manage cards. An open subscription counts as activity, so the idle
-// timeout does not end it; this read touches nothing.
-func (s *Service) StillValid(ctx context.Context, sessionID int) (until time.Time, ok bool, err error) {
+// updates, and for how long at most (until its absolute expiry): it exists,
+// its absolute lifetime has not passed, and its staff member is active and
+// may still manage cards. An open subscription counts as activity, so the
+// idle timeout does not end it; this read touches nothing.
+func (s *Service) StillValid(ctx context.Context, sessionID int) (left time.Duration, ok bool, err error) {
 	sess, err := s.db.Session.Query().Where(session.ID(sessionID)).
 		WithStaff(func(q *ent.StaffQuery) { q.WithCompany() }).Only(system(ctx))
 	if ent.IsNotFound(err) {
-		return time.Time{}, false, nil
+		return 0, false, nil
 	}
 	if err != nil {
-		return time.Time{}, false, fmt.Errorf("checking session: %w", err)
+		return 0, false, fmt.Errorf("checking session: %w", err)
 	}
 	st := sess.Edges.Staff
-	return sess.ExpiresAt, s.now().Before(sess.ExpiresAt) && st != nil && st.Active && st.Edges.Company != nil &&
+	left = sess.ExpiresAt.Sub(s.now())
+	return left, left > 0 && st != nil && st.Active && st.Edges.Company != nil &&
 		CanManageCards(st.Edges.Company, st.Role), nil
 }
