@@ -8,7 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"cardfile/ent"
+	"cardfile/ent/privacy"
+	"cardfile/ent/staff"
 	"cardfile/internal/events"
+	"cardfile/internal/viewer"
 )
 
 const cardsAfter = `subscription($c: ID!, $after: String) { creditCardsChanged(customerId: $c, after: $after) { kind cursor cardId card { description } } }`
@@ -145,5 +149,39 @@ func TestWebsocketLogoutEndsSubscriptionsAtOnce(t *testing.T) {
 	m, ok := c.next(time.Second)
 	if !ok || m.Type != "error" || m.ID != "cards" || !strings.Contains(string(m.Payload), `"UNAUTHENTICATED"`) {
 		t.Fatalf("within 1 s of logout got %v %s %s, want an UNAUTHENTICATED error", ok, m.Type, m.Payload)
+	}
+}
+
+// A deactivation or a role that may no longer manage cards, once announced
+// (auth.StaffChanged, after the change commits), ends that staff member's
+// open subscriptions within a second with UNAUTHENTICATED.
+func TestWebsocketStaffChangesEndSubscriptionsAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*ent.StaffUpdateOne) *ent.StaffUpdateOne
+	}{
+		{"deactivated", func(u *ent.StaffUpdateOne) *ent.StaffUpdateOne { return u.SetActive(false) }},
+		{"role without card rights", func(u *ent.StaffUpdateOne) *ent.StaffUpdateOne { return u.SetRole(viewer.Salesperson) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			url := serveWS(t, f)
+			acme := newWSTenant(t, f, "Acme")
+			card := addCard(t, f, acme.manager, acme.customer, "4242424242424242", "card")
+			c := connectWS(t, url, acme.manager)
+			firstCursor(t, f, c, acme.manager, acme.customer, card)
+			for _, ok := c.next(quiet); ok; _, ok = c.next(quiet) {
+			}
+			sys := privacy.DecisionContext(context.Background(), privacy.Allow)
+			admin := f.app.DB.Staff.Query().Where(staff.RoleEQ(viewer.Admin)).OnlyX(sys)
+			tc.change(f.app.DB.Staff.UpdateOne(admin)).ExecX(sys)
+			if err := f.app.Auth.StaffChanged(sys, admin.ID); err != nil {
+				t.Fatal(err)
+			}
+			m, ok := c.next(time.Second)
+			if !ok || m.Type != "error" || !strings.Contains(string(m.Payload), `"UNAUTHENTICATED"`) {
+				t.Fatalf("within 1 s got %v %s %s, want an UNAUTHENTICATED error", ok, m.Type, m.Payload)
+			}
+		})
 	}
 }
