@@ -72,8 +72,8 @@ func watch[T any](ctx context.Context, r *Resolver, topic events.Topic, customer
 		for {
 			var e events.Event
 			select {
-			case <-staffChanged:
-				if !stillValid(sctx, r, v) {
+			case _, open := <-staffChanged:
+				if !open || !stillValid(sctx, r, v) {
 					return
 				}
 				continue

@@ -234,7 +234,7 @@ type Feed struct {
 	db  *db.DB
 	log *slog.Logger
 
-	mu sync.Mutex // serializes reading and delivering, so delivery is in order
+	readMu sync.Mutex // serializes reading and delivering, so delivery is in order
 	// last is the newest seq delivered per company; nil until loaded.
 	last map[int]int64
 }
@@ -249,8 +249,8 @@ func newFeed(d *db.DB, log *slog.Logger) Feed {
 // markHeads takes every company's newest seq as delivered: the starting
 // point of a process, which serves nobody before it.
 func (f *Feed) markHeads(ctx context.Context) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.readMu.Lock()
+	defer f.readMu.Unlock()
 	return f.loadLocked(ctx)
 }
 
@@ -269,8 +269,8 @@ func (f *Feed) loadLocked(ctx context.Context) error {
 // catchUp delivers companyID's events newer than those already delivered,
 // unless seq (when positive) was delivered already.
 func (f *Feed) catchUp(ctx context.Context, companyID int, seq int64) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.readMu.Lock()
+	defer f.readMu.Unlock()
 	if err := f.loadLocked(ctx); err != nil {
 		return err
 	}
@@ -283,8 +283,8 @@ func (f *Feed) catchUp(ctx context.Context, companyID int, seq int64) error {
 // catchUpAll delivers every company's undelivered events: after an outage
 // in which notifications may have been lost.
 func (f *Feed) catchUpAll(ctx context.Context) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.readMu.Lock()
+	defer f.readMu.Unlock()
 	if err := f.loadLocked(ctx); err != nil {
 		return err
 	}
@@ -372,6 +372,13 @@ func (w *watcher) run(live *subscriber, after string, head, pruned int64) error 
 		w.last = seq
 		if err := w.replay(); err != nil {
 			return err
+		}
+		// Pruning may have run while the replay read: if it reached past
+		// the cursor, rows the replay wanted may be gone.
+		if _, pruned, err := readBounds(w.ctx, w.f.db, w.companyID); err != nil {
+			return err
+		} else if pruned > seq && !w.send(Event{Topic: w.topic, CompanyID: w.companyID, CustomerID: w.customerID, Kind: Resync, Seq: w.last}) {
+			return nil
 		}
 	}
 	for {
