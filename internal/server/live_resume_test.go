@@ -55,31 +55,66 @@ func firstCursor(t *testing.T, f *fixture, c *wsClient, token, customer, card st
 	}
 }
 
+// drain reads what is pending on c (until quiet) and returns the cursor of
+// the last event, or cursor when none came.
+func drain(t *testing.T, c *wsClient, cursor string) string {
+	t.Helper()
+	for m, ok := c.next(quiet); ok; m, ok = c.next(quiet) {
+		cursor = cursorEventOf(t, m).Cursor
+	}
+	return cursor
+}
+
+// live is a server with one tenant and card, and a subscriber c to the
+// card's customer that has seen everything so far (cursor).
+type live struct {
+	f      *fixture
+	url    string
+	acme   wsTenant
+	card   string
+	c      *wsClient
+	cursor string
+}
+
+func newLive(t *testing.T) live {
+	t.Helper()
+	l := live{f: newFixture(t)}
+	l.url = serveWS(t, l.f)
+	l.acme = newWSTenant(t, l.f, "Acme")
+	l.card = addCard(t, l.f, l.acme.manager, l.acme.customer, "4242424242424242", "card")
+	l.c = connectWS(t, l.url, l.acme.manager)
+	l.cursor = drain(t, l.c, firstCursor(t, l.f, l.c, l.acme.manager, l.acme.customer, l.card))
+	return l
+}
+
+// endsUnauthenticated fails unless c's subscription ends within a second
+// with an UNAUTHENTICATED error message.
+func endsUnauthenticated(t *testing.T, c *wsClient) {
+	t.Helper()
+	m, ok := c.next(time.Second)
+	if !ok || m.Type != "error" || m.ID != "cards" || !strings.Contains(string(m.Payload), `"UNAUTHENTICATED"`) {
+		t.Fatalf("within 1 s got %v %s %s, want an UNAUTHENTICATED error", ok, m.Type, m.Payload)
+	}
+}
+
 // A client whose socket drops comes back with its last cursor and gets
 // every change made meanwhile, in order and once, then the live ones: the
 // same cursors a client that stayed connected saw. (Payloads show the card
 // as it is now, so cursors, not descriptions, tell the events apart.)
 func TestWebsocketResumesFromCursorAcrossAReconnect(t *testing.T) {
-	f := newFixture(t)
-	url := serveWS(t, f)
-	acme := newWSTenant(t, f, "Acme")
-	card := addCard(t, f, acme.manager, acme.customer, "4242424242424242", "card")
-	witness := connectWS(t, url, acme.manager)
+	l := newLive(t)
+	f, acme, card := l.f, l.acme, l.card
+	witness := connectWS(t, l.url, acme.manager)
 	firstCursor(t, f, witness, acme.manager, acme.customer, card)
-	c := connectWS(t, url, acme.manager)
-	cursor := firstCursor(t, f, c, acme.manager, acme.customer, card)
 	// Settle: both have seen every warm-up event.
-	for m, ok := c.next(quiet); ok; m, ok = c.next(quiet) {
-		cursor = cursorEventOf(t, m).Cursor
-	}
-	for _, ok := witness.next(quiet); ok; _, ok = witness.next(quiet) {
-	}
-	c.conn.Close()
+	cursor := drain(t, l.c, l.cursor)
+	drain(t, witness, "")
+	l.c.conn.Close()
 
 	for i := range 5 {
 		renameCard(t, f, acme.manager, card, fmt.Sprintf("while away %d", i))
 	}
-	again := connectWS(t, url, acme.manager)
+	again := connectWS(t, l.url, acme.manager)
 	again.subscribe("cards", cardsAfter, map[string]any{"c": acme.customer, "after": cursor})
 	var got, want []string
 	for range 5 {
@@ -106,12 +141,8 @@ func TestWebsocketResumesFromCursorAcrossAReconnect(t *testing.T) {
 // A cursor older than the kept window, or one that is not a cursor, gets
 // RESYNC (the client refetches) and the live events after it.
 func TestWebsocketResyncsExpiredAndMalformedCursors(t *testing.T) {
-	f := newFixture(t)
-	url := serveWS(t, f)
-	acme := newWSTenant(t, f, "Acme")
-	card := addCard(t, f, acme.manager, acme.customer, "4242424242424242", "card")
-	c := connectWS(t, url, acme.manager)
-	old := firstCursor(t, f, c, acme.manager, acme.customer, card)
+	l := newLive(t)
+	f, url, acme, card, old := l.f, l.url, l.acme, l.card, l.cursor
 	renameCard(t, f, acme.manager, card, "after the cursor")
 	if _, err := events.Prune(context.Background(), f.app.DB, time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
@@ -135,21 +166,11 @@ func TestWebsocketResyncsExpiredAndMalformedCursors(t *testing.T) {
 // Logout ends the session's open subscriptions at once with an
 // UNAUTHENTICATED error, well before the periodic recheck (a minute).
 func TestWebsocketLogoutEndsSubscriptionsAtOnce(t *testing.T) {
-	f := newFixture(t)
-	url := serveWS(t, f)
-	acme := newWSTenant(t, f, "Acme")
-	card := addCard(t, f, acme.manager, acme.customer, "4242424242424242", "card")
-	c := connectWS(t, url, acme.manager)
-	firstCursor(t, f, c, acme.manager, acme.customer, card)
-	for _, ok := c.next(quiet); ok; _, ok = c.next(quiet) {
-	}
-	if r := f.gql(t, acme.manager, `mutation { logout }`, nil); len(r.Errors) > 0 {
+	l := newLive(t)
+	if r := l.f.gql(t, l.acme.manager, `mutation { logout }`, nil); len(r.Errors) > 0 {
 		t.Fatalf("logout: %s", r.Raw)
 	}
-	m, ok := c.next(time.Second)
-	if !ok || m.Type != "error" || m.ID != "cards" || !strings.Contains(string(m.Payload), `"UNAUTHENTICATED"`) {
-		t.Fatalf("within 1 s of logout got %v %s %s, want an UNAUTHENTICATED error", ok, m.Type, m.Payload)
-	}
+	endsUnauthenticated(t, l.c)
 }
 
 // A deactivation or a role that may no longer manage cards, once announced
@@ -164,24 +185,14 @@ func TestWebsocketStaffChangesEndSubscriptionsAtOnce(t *testing.T) {
 		{"role without card rights", func(u *ent.StaffUpdateOne) *ent.StaffUpdateOne { return u.SetRole(viewer.Salesperson) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t)
-			url := serveWS(t, f)
-			acme := newWSTenant(t, f, "Acme")
-			card := addCard(t, f, acme.manager, acme.customer, "4242424242424242", "card")
-			c := connectWS(t, url, acme.manager)
-			firstCursor(t, f, c, acme.manager, acme.customer, card)
-			for _, ok := c.next(quiet); ok; _, ok = c.next(quiet) {
-			}
+			l := newLive(t)
 			sys := privacy.DecisionContext(context.Background(), privacy.Allow)
-			admin := f.app.DB.Staff.Query().Where(staff.RoleEQ(viewer.Admin)).OnlyX(sys)
-			tc.change(f.app.DB.Staff.UpdateOne(admin)).ExecX(sys)
-			if err := f.app.Auth.StaffChanged(sys, admin.ID); err != nil {
+			admin := l.f.app.DB.Staff.Query().Where(staff.RoleEQ(viewer.Admin)).OnlyX(sys)
+			tc.change(l.f.app.DB.Staff.UpdateOne(admin)).ExecX(sys)
+			if err := l.f.app.Auth.StaffChanged(sys, admin.ID); err != nil {
 				t.Fatal(err)
 			}
-			m, ok := c.next(time.Second)
-			if !ok || m.Type != "error" || !strings.Contains(string(m.Payload), `"UNAUTHENTICATED"`) {
-				t.Fatalf("within 1 s got %v %s %s, want an UNAUTHENTICATED error", ok, m.Type, m.Payload)
-			}
+			endsUnauthenticated(t, l.c)
 		})
 	}
 }
