@@ -11,7 +11,10 @@ import (
 	"cardfile/ent"
 	"cardfile/ent/privacy"
 	"cardfile/ent/staff"
+	"cardfile/internal/app"
+	"cardfile/internal/app/apptest"
 	"cardfile/internal/events"
+	"cardfile/internal/server"
 	"cardfile/internal/viewer"
 )
 
@@ -194,5 +197,34 @@ func TestWebsocketStaffChangesEndSubscriptionsAtOnce(t *testing.T) {
 			}
 			endsUnauthenticated(t, l.c)
 		})
+	}
+}
+
+// A session reaching its absolute lifetime ends its subscriptions then,
+// with UNAUTHENTICATED, not at the next periodic recheck (a minute).
+func TestWebsocketSessionExpiryEndsSubscriptionsOnTime(t *testing.T) {
+	logs := &apptest.Log{}
+	o := apptest.Options(t, logs)
+	o.Server = server.DefaultConfig()
+	o.Server.AllowedOrigins = []string{staffOrigin}
+	const lifetime = 4 * time.Second
+	o.Auth.AbsoluteLifetime = lifetime
+	a, err := app.New(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	f := &fixture{app: a, logs: logs}
+	acme := newWSTenant(t, f, "Acme")
+	signIn := time.Now() // the session ends no later than lifetime after this
+	card := addCard(t, f, acme.manager, acme.customer, "4242424242424242", "card")
+	c := connectWS(t, serveWS(t, f), acme.manager)
+	drain(t, c, firstCursor(t, f, c, acme.manager, acme.customer, card))
+	if time.Since(signIn) > lifetime {
+		t.Fatal("the setup outlasted the session")
+	}
+	m, ok := c.next(time.Until(signIn.Add(lifetime + time.Second)))
+	if !ok || m.Type != "error" || !strings.Contains(string(m.Payload), `"UNAUTHENTICATED"`) {
+		t.Fatalf("within 1 s of the session's end got %v %s %s, want an UNAUTHENTICATED error", ok, m.Type, m.Payload)
 	}
 }
