@@ -442,17 +442,18 @@ func NewLocal(d *db.DB) *Local { return &Local{newFeed(d, nil)} }
 // Publish records e in tx and, after commit, delivers what is new.
 func (b *Local) Publish(ctx context.Context, tx *db.Tx, e Event) error {
 	// Load the starting point before the first event of this process
-	// commits, so that event counts as new.
-	if err := b.markHeads(ctx); err != nil {
+	// commits, so that event counts as new. Reading and fanning out is the
+	// process's work, not the request's: it runs on a context of its own
+	// (and may deliver other requests' events too).
+	if err := b.markHeads(context.Background()); err != nil {
 		return err
 	}
 	seq, err := record(ctx, b.db.Dialect, tx, e)
 	if err != nil {
 		return err
 	}
-	ctx = context.WithoutCancel(ctx)
 	tx.OnCommit(func() {
-		if err := b.catchUp(ctx, e.CompanyID, seq); err != nil {
+		if err := b.catchUp(context.Background(), e.CompanyID, seq); err != nil {
 			b.log.Warn("delivering events", "company", e.CompanyID, "err", err)
 		}
 	})
