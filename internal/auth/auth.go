@@ -331,7 +331,7 @@ func (s *Service) StaffChanged(ctx context.Context, staffID int) error {
 		return nil
 	}
 	if err := s.cfg.Sessions.StaffChanged(ctx, staffID); err != nil {
-		return fmt.Errorf("announcing the end of a session: %w", err)
+		return fmt.Errorf("announcing a change to staff %d's sessions: %w", staffID, err)
 	}
 	return nil
 }
