@@ -8,6 +8,8 @@ import (
 	"cardfile/ent/company"
 	"cardfile/ent/creditcard"
 	"cardfile/ent/customer"
+	"cardfile/ent/event"
+	"cardfile/ent/eventsequence"
 	"cardfile/ent/outboxmessage"
 	"cardfile/ent/payment"
 	"cardfile/ent/session"
@@ -86,6 +88,8 @@ func checkColumn(t, c string) error {
 			company.Table:       company.ValidColumn,
 			creditcard.Table:    creditcard.ValidColumn,
 			customer.Table:      customer.ValidColumn,
+			event.Table:         event.ValidColumn,
+			eventsequence.Table: eventsequence.ValidColumn,
 			outboxmessage.Table: outboxmessage.ValidColumn,
 			payment.Table:       payment.ValidColumn,
 			session.Table:       session.ValidColumn,

@@ -24,6 +24,10 @@ type Tx struct {
 	CreditCard *CreditCardClient
 	// Customer is the client for interacting with the Customer builders.
 	Customer *CustomerClient
+	// Event is the client for interacting with the Event builders.
+	Event *EventClient
+	// EventSequence is the client for interacting with the EventSequence builders.
+	EventSequence *EventSequenceClient
 	// OutboxMessage is the client for interacting with the OutboxMessage builders.
 	OutboxMessage *OutboxMessageClient
 	// Payment is the client for interacting with the Payment builders.
@@ -168,6 +172,8 @@ func (tx *Tx) init() {
 	tx.Company = NewCompanyClient(tx.config)
 	tx.CreditCard = NewCreditCardClient(tx.config)
 	tx.Customer = NewCustomerClient(tx.config)
+	tx.Event = NewEventClient(tx.config)
+	tx.EventSequence = NewEventSequenceClient(tx.config)
 	tx.OutboxMessage = NewOutboxMessageClient(tx.config)
 	tx.Payment = NewPaymentClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)

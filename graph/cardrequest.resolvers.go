@@ -40,9 +40,13 @@ func (r *queryResolver) CardRequestForm(ctx context.Context, token string) (*req
 }
 
 // CreditCardsChanged is the resolver for the creditCardsChanged field.
-func (r *subscriptionResolver) CreditCardsChanged(ctx context.Context, customerID int) (<-chan *model.CreditCardEvent, error) {
-	return watch(ctx, r.Resolver, events.Cards, customerID, func(ctx context.Context, e events.Event) (*model.CreditCardEvent, bool) {
-		ev := &model.CreditCardEvent{Kind: model.CreditCardEventKind(e.Kind), CardID: e.ID}
+func (r *subscriptionResolver) CreditCardsChanged(ctx context.Context, customerID int, after *string) (<-chan *model.CreditCardEvent, error) {
+	return watch(ctx, r.Resolver, events.Cards, customerID, after, func(ctx context.Context, e events.Event) (*model.CreditCardEvent, bool) {
+		ev := &model.CreditCardEvent{Kind: model.CreditCardEventKind(e.Kind), Cursor: e.Cursor()}
+		if e.Kind == events.Resync {
+			return ev, true
+		}
+		ev.CardID = &e.ID
 		if e.Kind != events.Deleted {
 			card, err := r.DB.CreditCard.Get(ctx, e.ID)
 			if err != nil {
@@ -55,10 +59,16 @@ func (r *subscriptionResolver) CreditCardsChanged(ctx context.Context, customerI
 }
 
 // CardRequestsChanged is the resolver for the cardRequestsChanged field.
-func (r *subscriptionResolver) CardRequestsChanged(ctx context.Context, customerID int) (<-chan *ent.CardRequest, error) {
-	return watch(ctx, r.Resolver, events.Requests, customerID, func(ctx context.Context, e events.Event) (*ent.CardRequest, bool) {
+func (r *subscriptionResolver) CardRequestsChanged(ctx context.Context, customerID int, after *string) (<-chan *model.CardRequestEvent, error) {
+	return watch(ctx, r.Resolver, events.Requests, customerID, after, func(ctx context.Context, e events.Event) (*model.CardRequestEvent, bool) {
+		if e.Kind == events.Resync {
+			return &model.CardRequestEvent{Kind: model.CardRequestEventKindResync, Cursor: e.Cursor()}, true
+		}
 		req, err := r.DB.CardRequest.Get(ctx, e.ID)
-		return req, err == nil
+		if err != nil {
+			return nil, false
+		}
+		return &model.CardRequestEvent{Kind: model.CardRequestEventKindChanged, Cursor: e.Cursor(), Request: req}, true
 	})
 }
 

@@ -22,6 +22,7 @@ type config struct {
 	LogLevel       string
 	SMTPURL        string
 	LinkTTL        time.Duration
+	EventRetention time.Duration
 	TrustProxy     bool
 	Clearent       clearent.Config
 	MailFrom       string
@@ -49,6 +50,7 @@ func loadConfig() config {
 		LogLevel:       env("CARDFILE_LOG_LEVEL", "info"),
 		SMTPURL:        os.Getenv("CARDFILE_SMTP_URL"),
 		LinkTTL:        duration("CARDFILE_LINK_TTL"),
+		EventRetention: duration("CARDFILE_EVENT_RETENTION"),
 		TrustProxy:     os.Getenv("CARDFILE_TRUST_PROXY") == "1",
 		Clearent: clearent.Config{
 			BaseURL:   env("CARDFILE_CLEARENT_BASE_URL", clearent.DefaultBaseURL),

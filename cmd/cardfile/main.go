@@ -42,7 +42,8 @@ a postgres:// URL selects PostgreSQL), CARDFILE_ADDR, CARDFILE_PUBLIC_URL,
 CARDFILE_ALLOWED_ORIGINS, CARDFILE_GATEWAY (sandbox or clearent, with CARDFILE_CLEARENT_BASE_URL,
 CARDFILE_CLEARENT_API_KEY, CARDFILE_CLEARENT_PUBLIC_KEY), CARDFILE_SMTP_URL (smtp:// or smtps://;
 unset: emails go to the outbox, listed at /dev/outbox in dev mode), CARDFILE_MAIL_FROM,
-CARDFILE_LINK_TTL (card-request links, default 8h), CARDFILE_TRUST_PROXY=1 (client IPs from
+CARDFILE_LINK_TTL (card-request links, default 8h), CARDFILE_EVENT_RETENTION (how long live
+updates are kept for reconnecting clients, default 24h), CARDFILE_TRUST_PROXY=1 (client IPs from
 the last X-Forwarded-For entry, behind a load balancer), CARDFILE_TOKEN_KEY, CARDFILE_DEV=1, CARDFILE_DEMO=1, CARDFILE_LOG_LEVEL (debug, info, warn, error).
 `
 
@@ -93,17 +94,18 @@ func open(ctx context.Context, cfg config, log *slog.Logger) (*app.App, error) {
 		return nil, err
 	}
 	return app.New(ctx, app.Options{
-		DatabaseURL: cfg.DatabaseURL,
-		PublicURL:   cfg.PublicURL,
-		Gateway:     cfg.Gateway,
-		Server:      serverConfig(cfg),
-		Log:         log,
-		TokenKey:    key,
-		SMTPURL:     cfg.SMTPURL,
-		LinkTTL:     cfg.LinkTTL,
-		Auth:        auth.Config{TrustProxy: cfg.TrustProxy},
-		Clearent:    cfg.Clearent,
-		MailFrom:    cfg.MailFrom,
+		DatabaseURL:    cfg.DatabaseURL,
+		PublicURL:      cfg.PublicURL,
+		Gateway:        cfg.Gateway,
+		Server:         serverConfig(cfg),
+		Log:            log,
+		TokenKey:       key,
+		SMTPURL:        cfg.SMTPURL,
+		LinkTTL:        cfg.LinkTTL,
+		EventRetention: cfg.EventRetention,
+		Auth:           auth.Config{TrustProxy: cfg.TrustProxy},
+		Clearent:       cfg.Clearent,
+		MailFrom:       cfg.MailFrom,
 		// Unsettled payments: how old before the gateway is asked, how often.
 		ReconcileAfter: cfg.ReconcileAfter,
 		Jobs:           jobs.Options{ReconcileInterval: cfg.ReconcileInterval},

@@ -206,10 +206,7 @@ func TestEventsCrossProcesses(t *testing.T) {
 	a := startServe(t, t.TempDir(), append(env, "CARDFILE_DEMO=1")...)
 	b := startServe(t, t.TempDir(), env...)
 	token := a.login(t)
-	data := a.call(t, token, `{ customers(first: 1, where: {hasCreditCards: true, defaultCurrency: "USD"}) { edges { node { id creditCards { id } } } } }`, nil)
-	node := data["customers"].(map[string]any)["edges"].([]any)[0].(map[string]any)["node"].(map[string]any)
-	customerID := node["id"].(string)
-	cardID := node["creditCards"].([]any)[0].(map[string]any)["id"].(string)
+	customerID, cardID := demoCard(t, a, token)
 
 	events := subscribe(t, b, token, `subscription($c: ID!) { creditCardsChanged(customerId: $c) { kind cardId card { description } } }`,
 		map[string]any{"c": customerID})
@@ -217,9 +214,7 @@ func TestEventsCrossProcesses(t *testing.T) {
 	// change until an event arrives rather than guess how long that takes.
 	deadline := time.Now().Add(20 * time.Second)
 	for i := 0; ; i++ {
-		desc := fmt.Sprintf("Renamed on replica A #%d", i)
-		a.call(t, token, `mutation($id: ID!, $d: String!) { editCreditCard(id: $id, input: {description: $d}) { id } }`,
-			map[string]any{"id": cardID, "d": desc})
+		rename(t, a, token, cardID, fmt.Sprintf("Renamed on replica A #%d", i))
 		select {
 		case ev := <-events:
 			got := ev["creditCardsChanged"].(map[string]any)
@@ -275,6 +270,33 @@ func TestPublicLinkLimitHoldsAcrossReplicas(t *testing.T) {
 // payloads' data.
 func subscribe(t *testing.T, p *process, token, query string, vars map[string]any) <-chan map[string]any {
 	t.Helper()
+	msgs, _ := openSubscription(t, p, token, query, vars)
+	out := make(chan map[string]any, 16)
+	go func() {
+		for m := range msgs {
+			if m.Type == "next" && m.Payload.Data != nil {
+				out <- m.Payload.Data
+			}
+		}
+	}()
+	return out
+}
+
+// wsMessage is a graphql-transport-ws message from the server.
+type wsMessage struct {
+	Type    string
+	Payload struct {
+		Data   map[string]any
+		Errors []any
+	}
+	Raw string `json:"-"`
+}
+
+// openSubscription opens a graphql-transport-ws subscription on p and
+// returns every message after connection_ack (the channel closes with the
+// connection) and a function that drops the connection.
+func openSubscription(t *testing.T, p *process, token, query string, vars map[string]any) (<-chan wsMessage, func()) {
+	t.Helper()
 	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 5 * time.Second}
 	conn, res, err := d.Dial("ws://"+p.addr+"/query", http.Header{"Origin": {"http://" + p.addr}})
 	if err != nil {
@@ -295,25 +317,30 @@ func subscribe(t *testing.T, p *process, token, query string, vars map[string]an
 	}
 	_ = conn.SetReadDeadline(time.Time{})
 	must(conn.WriteJSON(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": query, "variables": vars}}))
-	out := make(chan map[string]any, 16)
+	out := make(chan wsMessage, 1024)
 	go func() {
+		defer close(out)
 		for {
-			var msg struct {
-				Type    string
-				Payload struct {
-					Data   map[string]any
-					Errors []any
-				}
-			}
-			if err := conn.ReadJSON(&msg); err != nil {
+			_, raw, err := conn.ReadMessage()
+			if err != nil {
 				return
 			}
-			if msg.Type == "next" && msg.Payload.Data != nil {
-				out <- msg.Payload.Data
+			// An error message's payload is a list; only next carries data.
+			var head struct {
+				Type    string
+				Payload json.RawMessage
 			}
+			if json.Unmarshal(raw, &head) != nil {
+				return
+			}
+			msg := wsMessage{Type: head.Type, Raw: string(raw)}
+			if head.Type == "next" && json.Unmarshal(head.Payload, &msg.Payload) != nil {
+				return
+			}
+			out <- msg
 		}
 	}()
-	return out
+	return out, func() { conn.Close() }
 }
 
 func freeAddr(t *testing.T) string {

@@ -2,4 +2,4 @@
 
 package internal
 
-const IncrementStarts = "{\"audit_events\":0,\"card_requests\":25769803776,\"companies\":4294967296,\"credit_cards\":8589934592,\"customers\":12884901888,\"outbox_messages\":30064771072,\"payments\":34359738368,\"sessions\":17179869184,\"staffs\":21474836480}"
+const IncrementStarts = "{\"audit_events\":0,\"card_requests\":25769803776,\"companies\":4294967296,\"credit_cards\":8589934592,\"customers\":12884901888,\"event_sequences\":42949672960,\"events\":38654705664,\"outbox_messages\":30064771072,\"payments\":34359738368,\"sessions\":17179869184,\"staffs\":21474836480}"

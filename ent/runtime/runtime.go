@@ -8,6 +8,8 @@ import (
 	"cardfile/ent/company"
 	"cardfile/ent/creditcard"
 	"cardfile/ent/customer"
+	"cardfile/ent/event"
+	"cardfile/ent/eventsequence"
 	"cardfile/ent/outboxmessage"
 	"cardfile/ent/payment"
 	"cardfile/ent/schema"
@@ -379,6 +381,62 @@ func init() {
 	customerDescRestrictCardPayments := customerFields[7].Descriptor()
 	// customer.DefaultRestrictCardPayments holds the default value on creation for the restrict_card_payments field.
 	customer.DefaultRestrictCardPayments = customerDescRestrictCardPayments.Default.(bool)
+	eventFields := schema.Event{}.Fields()
+	_ = eventFields
+	// eventDescSeq is the schema descriptor for seq field.
+	eventDescSeq := eventFields[1].Descriptor()
+	// event.SeqValidator is a validator for the "seq" field. It is called by the builders before save.
+	event.SeqValidator = eventDescSeq.Validators[0].(func(int64) error)
+	// eventDescTopic is the schema descriptor for topic field.
+	eventDescTopic := eventFields[2].Descriptor()
+	// event.TopicValidator is a validator for the "topic" field. It is called by the builders before save.
+	event.TopicValidator = func() func(string) error {
+		validators := eventDescTopic.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(topic string) error {
+			for _, fn := range fns {
+				if err := fn(topic); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// eventDescKind is the schema descriptor for kind field.
+	eventDescKind := eventFields[5].Descriptor()
+	// event.KindValidator is a validator for the "kind" field. It is called by the builders before save.
+	event.KindValidator = func() func(string) error {
+		validators := eventDescKind.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(kind string) error {
+			for _, fn := range fns {
+				if err := fn(kind); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// eventDescCreatedAt is the schema descriptor for created_at field.
+	eventDescCreatedAt := eventFields[6].Descriptor()
+	// event.DefaultCreatedAt holds the default value on creation for the created_at field.
+	event.DefaultCreatedAt = eventDescCreatedAt.Default.(func() time.Time)
+	eventsequenceFields := schema.EventSequence{}.Fields()
+	_ = eventsequenceFields
+	// eventsequenceDescLast is the schema descriptor for last field.
+	eventsequenceDescLast := eventsequenceFields[1].Descriptor()
+	// eventsequence.DefaultLast holds the default value on creation for the last field.
+	eventsequence.DefaultLast = eventsequenceDescLast.Default.(int64)
+	// eventsequenceDescPruned is the schema descriptor for pruned field.
+	eventsequenceDescPruned := eventsequenceFields[2].Descriptor()
+	// eventsequence.DefaultPruned holds the default value on creation for the pruned field.
+	eventsequence.DefaultPruned = eventsequenceDescPruned.Default.(int64)
 	outboxmessage.Policy = privacy.NewPolicies(schema.OutboxMessage{})
 	outboxmessage.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {

@@ -113,6 +113,12 @@ type ComplexityRoot struct {
 		UpdatedAt        func(childComplexity int) int
 	}
 
+	CardRequestEvent struct {
+		Cursor  func(childComplexity int) int
+		Kind    func(childComplexity int) int
+		Request func(childComplexity int) int
+	}
+
 	CardRequestForm struct {
 		CompanyName     func(childComplexity int) int
 		CustomerName    func(childComplexity int) int
@@ -168,6 +174,7 @@ type ComplexityRoot struct {
 	CreditCardEvent struct {
 		Card   func(childComplexity int) int
 		CardID func(childComplexity int) int
+		Cursor func(childComplexity int) int
 		Kind   func(childComplexity int) int
 	}
 
@@ -322,8 +329,8 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		CardRequestsChanged func(childComplexity int, customerID int) int
-		CreditCardsChanged  func(childComplexity int, customerID int) int
+		CardRequestsChanged func(childComplexity int, customerID int, after *string) int
+		CreditCardsChanged  func(childComplexity int, customerID int, after *string) int
 	}
 }
 
@@ -375,8 +382,8 @@ type StaffResolver interface {
 	CanManageCards(ctx context.Context, obj *ent.Staff) (bool, error)
 }
 type SubscriptionResolver interface {
-	CreditCardsChanged(ctx context.Context, customerID int) (<-chan *model.CreditCardEvent, error)
-	CardRequestsChanged(ctx context.Context, customerID int) (<-chan *ent.CardRequest, error)
+	CreditCardsChanged(ctx context.Context, customerID int, after *string) (<-chan *model.CreditCardEvent, error)
+	CardRequestsChanged(ctx context.Context, customerID int, after *string) (<-chan *model.CardRequestEvent, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -632,6 +639,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CardRequest.UpdatedAt(childComplexity), true
 
+	case "CardRequestEvent.cursor":
+		if e.ComplexityRoot.CardRequestEvent.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardRequestEvent.Cursor(childComplexity), true
+	case "CardRequestEvent.kind":
+		if e.ComplexityRoot.CardRequestEvent.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardRequestEvent.Kind(childComplexity), true
+	case "CardRequestEvent.request":
+		if e.ComplexityRoot.CardRequestEvent.Request == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardRequestEvent.Request(childComplexity), true
+
 	case "CardRequestForm.companyName":
 		if e.ComplexityRoot.CardRequestForm.CompanyName == nil {
 			break
@@ -871,6 +897,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CreditCardEvent.CardID(childComplexity), true
+	case "CreditCardEvent.cursor":
+		if e.ComplexityRoot.CreditCardEvent.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditCardEvent.Cursor(childComplexity), true
 	case "CreditCardEvent.kind":
 		if e.ComplexityRoot.CreditCardEvent.Kind == nil {
 			break
@@ -1607,7 +1639,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Subscription.CardRequestsChanged(childComplexity, args["customerId"].(int)), true
+		return e.ComplexityRoot.Subscription.CardRequestsChanged(childComplexity, args["customerId"].(int), args["after"].(*string)), true
 	case "Subscription.creditCardsChanged":
 		if e.ComplexityRoot.Subscription.CreditCardsChanged == nil {
 			break
@@ -1618,7 +1650,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Subscription.CreditCardsChanged(childComplexity, args["customerId"].(int)), true
+		return e.ComplexityRoot.Subscription.CreditCardsChanged(childComplexity, args["customerId"].(int), args["after"].(*string)), true
 
 	}
 	return 0, false
@@ -1754,11 +1786,29 @@ extend type Mutation {
   submitCardRequest("The token from the link." token: String!, input: SubmitCardRequestInput!): CardRequestForm!
 }
 
+"""
+Live feeds. Each event carries a cursor; a client that reconnects passes the
+last cursor it received as ` + "`" + `after` + "`" + ` and gets what it missed, in order and each
+once, then the live events. A cursor older than the kept window (24 hours by
+default) or not understood gets one RESYNC event: refetch, then carry on with
+its cursor. Signing out, an expired session or lost rights end the feed with
+an UNAUTHENTICATED error.
+"""
 type Subscription {
   "Every change to the customer's cards, whoever made it."
-  creditCardsChanged("The customer." customerId: ID!): CreditCardEvent!
+  creditCardsChanged(
+    "The customer."
+    customerId: ID!
+    "The cursor of the last event received; the events after it come first."
+    after: String
+  ): CreditCardEvent!
   "Every status or delivery change of the customer's card requests."
-  cardRequestsChanged("The customer." customerId: ID!): CardRequest!
+  cardRequestsChanged(
+    "The customer."
+    customerId: ID!
+    "The cursor of the last event received; the events after it come first."
+    after: String
+  ): CardRequestEvent!
 }
 
 "A card request to send."
@@ -1795,9 +1845,11 @@ type CardRequestForm {
 type CreditCardEvent {
   "What happened."
   kind: CreditCardEventKind!
-  "The card's id."
-  cardId: ID!
-  "The card as it is now; null when it was deleted."
+  "Where to resume: pass it as ` + "`" + `after` + "`" + ` when subscribing again."
+  cursor: String!
+  "The card's id; null for RESYNC."
+  cardId: ID
+  "The card as it is now; null when it was deleted, and for RESYNC."
   card: CreditCard
 }
 
@@ -1807,6 +1859,26 @@ enum CreditCardEventKind {
   UPDATED
   DELETED
   PRIMARY_CHANGED
+  "Events were missed and are gone: refetch the customer's cards."
+  RESYNC
+}
+
+"What happened to one of a customer's card requests."
+type CardRequestEvent {
+  "What happened."
+  kind: CardRequestEventKind!
+  "Where to resume: pass it as ` + "`" + `after` + "`" + ` when subscribing again."
+  cursor: String!
+  "The request as it is now; null for RESYNC."
+  request: CardRequest
+}
+
+"The kinds of card request event."
+enum CardRequestEventKind {
+  "The request's status or delivery changed."
+  CHANGED
+  "Events were missed and are gone: refetch the customer's card requests."
+  RESYNC
 }
 `, BuiltIn: false},
 	{Name: "../schema/creditcard.graphqls", Input: `extend type Query {
@@ -3103,6 +3175,18 @@ func (ec *executionContext) childFields_CardRequest(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type CardRequest", field.Name)
 }
 
+func (ec *executionContext) childFields_CardRequestEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_CardRequestEvent_kind(ctx, field)
+	case "cursor":
+		return ec.fieldContext_CardRequestEvent_cursor(ctx, field)
+	case "request":
+		return ec.fieldContext_CardRequestEvent_request(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CardRequestEvent", field.Name)
+}
+
 func (ec *executionContext) childFields_CardRequestForm(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "companyName":
@@ -3211,6 +3295,8 @@ func (ec *executionContext) childFields_CreditCardEvent(ctx context.Context, fie
 	switch field.Name {
 	case "kind":
 		return ec.fieldContext_CreditCardEvent_kind(ctx, field)
+	case "cursor":
+		return ec.fieldContext_CreditCardEvent_cursor(ctx, field)
 	case "cardId":
 		return ec.fieldContext_CreditCardEvent_cardId(ctx, field)
 	case "card":
@@ -4004,6 +4090,14 @@ func (ec *executionContext) field_Subscription_cardRequestsChanged_args(ctx cont
 		return nil, err
 	}
 	args["customerId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -4018,6 +4112,14 @@ func (ec *executionContext) field_Subscription_creditCardsChanged_args(ctx conte
 		return nil, err
 	}
 	args["customerId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -5059,6 +5161,84 @@ func (ec *executionContext) fieldContext_CardRequest_creditCard(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _CardRequestEvent_kind(ctx context.Context, field graphql.CollectedField, obj *model.CardRequestEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardRequestEvent_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.CardRequestEventKind) graphql.Marshaler {
+			return ec.marshalNCardRequestEventKind2cardfileᚋgraphᚋmodelᚐCardRequestEventKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardRequestEvent_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardRequestEvent", field, false, false, "CardRequestEventKind")
+}
+
+func (ec *executionContext) _CardRequestEvent_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CardRequestEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardRequestEvent_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardRequestEvent_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardRequestEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _CardRequestEvent_request(ctx context.Context, field graphql.CollectedField, obj *model.CardRequestEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardRequestEvent_request(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Request, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CardRequest) graphql.Marshaler {
+			return ec.marshalOCardRequest2ᚖcardfileᚋentᚐCardRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CardRequestEvent_request(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CardRequestEvent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CardRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CardRequestForm_companyName(ctx context.Context, field graphql.CollectedField, obj *requests.Form) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5978,6 +6158,29 @@ func (ec *executionContext) fieldContext_CreditCardEvent_kind(_ context.Context,
 	return graphql.NewScalarFieldContext("CreditCardEvent", field, false, false, "CreditCardEventKind")
 }
 
+func (ec *executionContext) _CreditCardEvent_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CreditCardEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditCardEvent_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditCardEvent_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreditCardEvent", field, false, false, "String")
+}
+
 func (ec *executionContext) _CreditCardEvent_cardId(ctx context.Context, field graphql.CollectedField, obj *model.CreditCardEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5990,11 +6193,11 @@ func (ec *executionContext) _CreditCardEvent_cardId(ctx context.Context, field g
 			return obj.CardID, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNID2int(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOID2ᚖint(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_CreditCardEvent_cardId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -9054,7 +9257,7 @@ func (ec *executionContext) _Subscription_creditCardsChanged(ctx context.Context
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Subscription().CreditCardsChanged(ctx, fc.Args["customerId"].(int))
+			return ec.Resolvers.Subscription().CreditCardsChanged(ctx, fc.Args["customerId"].(int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CreditCardEvent) graphql.Marshaler {
@@ -9098,11 +9301,11 @@ func (ec *executionContext) _Subscription_cardRequestsChanged(ctx context.Contex
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Subscription().CardRequestsChanged(ctx, fc.Args["customerId"].(int))
+			return ec.Resolvers.Subscription().CardRequestsChanged(ctx, fc.Args["customerId"].(int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.CardRequest) graphql.Marshaler {
-			return ec.marshalNCardRequest2ᚖcardfileᚋentᚐCardRequest(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CardRequestEvent) graphql.Marshaler {
+			return ec.marshalNCardRequestEvent2ᚖcardfileᚋgraphᚋmodelᚐCardRequestEvent(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9115,7 +9318,7 @@ func (ec *executionContext) fieldContext_Subscription_cardRequestsChanged(ctx co
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CardRequest(ctx, field)
+			return ec.childFields_CardRequestEvent(ctx, field)
 		},
 	}
 	defer func() {
@@ -12136,6 +12339,49 @@ func (ec *executionContext) _CardRequest(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var cardRequestEventImplementors = []string{"CardRequestEvent"}
+
+func (ec *executionContext) _CardRequestEvent(ctx context.Context, sel ast.SelectionSet, obj *model.CardRequestEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cardRequestEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CardRequestEvent")
+		case "kind":
+			out.Values[i] = ec._CardRequestEvent_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._CardRequestEvent_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "request":
+			out.Values[i] = ec._CardRequestEvent_request(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var cardRequestFormImplementors = []string{"CardRequestForm"}
 
 func (ec *executionContext) _CardRequestForm(ctx context.Context, sel ast.SelectionSet, obj *requests.Form) graphql.Marshaler {
@@ -12482,9 +12728,14 @@ func (ec *executionContext) _CreditCardEvent(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "cursor":
+			out.Values[i] = ec._CreditCardEvent_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "cardId":
 			out.Values[i] = ec._CreditCardEvent_cardId(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "card":
@@ -14032,6 +14283,24 @@ func (ec *executionContext) marshalNCardRequestDeliveryStatus2cardfileᚋentᚋc
 	return v
 }
 
+func (ec *executionContext) marshalNCardRequestEvent2ᚖcardfileᚋgraphᚋmodelᚐCardRequestEvent(ctx context.Context, sel ast.SelectionSet, v *model.CardRequestEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CardRequestEvent!")
+		return graphql.Null
+	}
+	return ec._CardRequestEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCardRequestEventKind2cardfileᚋgraphᚋmodelᚐCardRequestEventKind(ctx context.Context, v any) (model.CardRequestEventKind, error) {
+	var res model.CardRequestEventKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCardRequestEventKind2cardfileᚋgraphᚋmodelᚐCardRequestEventKind(ctx context.Context, sel ast.SelectionSet, v model.CardRequestEventKind) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNCardRequestForm2ᚖcardfileᚋinternalᚋrequestsᚐForm(ctx context.Context, sel ast.SelectionSet, v *requests.Form) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CardRequestForm!")
@@ -14750,6 +15019,13 @@ func (ec *executionContext) marshalOCardRequest2ᚕᚖcardfileᚋentᚐCardReque
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalOCardRequest2ᚖcardfileᚋentᚐCardRequest(ctx context.Context, sel ast.SelectionSet, v *ent.CardRequest) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CardRequest(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOCardRequestWhereInput2ᚕᚖcardfileᚋentᚐCardRequestWhereInputᚄ(ctx context.Context, v any) ([]*ent.CardRequestWhereInput, error) {

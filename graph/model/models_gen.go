@@ -65,13 +65,25 @@ type CardPaymentEligibility struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// What happened to one of a customer's card requests.
+type CardRequestEvent struct {
+	// What happened.
+	Kind CardRequestEventKind `json:"kind"`
+	// Where to resume: pass it as `after` when subscribing again.
+	Cursor string `json:"cursor"`
+	// The request as it is now; null for RESYNC.
+	Request *ent.CardRequest `json:"request,omitempty"`
+}
+
 // What happened to one of a customer's cards.
 type CreditCardEvent struct {
 	// What happened.
 	Kind CreditCardEventKind `json:"kind"`
-	// The card's id.
-	CardID int `json:"cardId"`
-	// The card as it is now; null when it was deleted.
+	// Where to resume: pass it as `after` when subscribing again.
+	Cursor string `json:"cursor"`
+	// The card's id; null for RESYNC.
+	CardID *int `json:"cardId,omitempty"`
+	// The card as it is now; null when it was deleted, and for RESYNC.
 	Card *ent.CreditCard `json:"card,omitempty"`
 }
 
@@ -133,7 +145,71 @@ type SubmitCardRequestInput struct {
 	PaymentToken string `json:"paymentToken"`
 }
 
+// Live feeds. Each event carries a cursor; a client that reconnects passes the
+// last cursor it received as `after` and gets what it missed, in order and each
+// once, then the live events. A cursor older than the kept window (24 hours by
+// default) or not understood gets one RESYNC event: refetch, then carry on with
+// its cursor. Signing out, an expired session or lost rights end the feed with
+// an UNAUTHENTICATED error.
 type Subscription struct {
+}
+
+// The kinds of card request event.
+type CardRequestEventKind string
+
+const (
+	// The request's status or delivery changed.
+	CardRequestEventKindChanged CardRequestEventKind = "CHANGED"
+	// Events were missed and are gone: refetch the customer's card requests.
+	CardRequestEventKindResync CardRequestEventKind = "RESYNC"
+)
+
+var AllCardRequestEventKind = []CardRequestEventKind{
+	CardRequestEventKindChanged,
+	CardRequestEventKindResync,
+}
+
+func (e CardRequestEventKind) IsValid() bool {
+	switch e {
+	case CardRequestEventKindChanged, CardRequestEventKindResync:
+		return true
+	}
+	return false
+}
+
+func (e CardRequestEventKind) String() string {
+	return string(e)
+}
+
+func (e *CardRequestEventKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CardRequestEventKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CardRequestEventKind", str)
+	}
+	return nil
+}
+
+func (e CardRequestEventKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CardRequestEventKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CardRequestEventKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // The kinds of card change.
@@ -144,6 +220,8 @@ const (
 	CreditCardEventKindUpdated        CreditCardEventKind = "UPDATED"
 	CreditCardEventKindDeleted        CreditCardEventKind = "DELETED"
 	CreditCardEventKindPrimaryChanged CreditCardEventKind = "PRIMARY_CHANGED"
+	// Events were missed and are gone: refetch the customer's cards.
+	CreditCardEventKindResync CreditCardEventKind = "RESYNC"
 )
 
 var AllCreditCardEventKind = []CreditCardEventKind{
@@ -151,11 +229,12 @@ var AllCreditCardEventKind = []CreditCardEventKind{
 	CreditCardEventKindUpdated,
 	CreditCardEventKindDeleted,
 	CreditCardEventKindPrimaryChanged,
+	CreditCardEventKindResync,
 }
 
 func (e CreditCardEventKind) IsValid() bool {
 	switch e {
-	case CreditCardEventKindAdded, CreditCardEventKindUpdated, CreditCardEventKindDeleted, CreditCardEventKindPrimaryChanged:
+	case CreditCardEventKindAdded, CreditCardEventKindUpdated, CreditCardEventKindDeleted, CreditCardEventKindPrimaryChanged, CreditCardEventKindResync:
 		return true
 	}
 	return false

@@ -61,6 +61,9 @@ type Options struct {
 	ReconcileAfter time.Duration
 	// PublicPerMinute limits the public card-form calls per IP (30 when zero).
 	PublicPerMinute int
+	// EventRetention is how long events are kept for subscribers that
+	// resume with a cursor (24 hours when zero); older cursors get RESYNC.
+	EventRetention time.Duration
 }
 
 // App is a running cardfile, minus the listener.
@@ -117,13 +120,14 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	}
 	o.Auth.Logins = ratelimit.For(a.DB, "login", o.Auth.LoginRate(), o.Auth.LoginRate())
 	publicLimit := ratelimit.For(a.DB, "card_request_form", o.PublicPerMinute, o.PublicPerMinute)
+	o.Auth.Sessions = a.Events
 	a.Auth = auth.New(a.DB, o.Auth, o.Now)
 	a.Cards = cards.New(a.DB, a.Gateway, a.Sealer, a.Events, a.Jobs, o.Log, o.Now)
 	a.Requests = requests.New(a.DB, a.Cards, a.Gateway, a.Events, a.Jobs, a.Mailer, a.Sealer,
 		publicLimit, o.Log, o.Now,
 		requests.Config{PublicURL: o.PublicURL, LinkTTL: o.LinkTTL})
 	a.Payments = payments.New(a.DB, a.Cards, a.Gateway, a.Sealer, a.Events, o.Log, o.Now, o.ReconcileAfter)
-	if err := a.Jobs.Start(context.WithoutCancel(ctx), jobHandlers{a.Requests, a.Cards, a.Auth, a.Payments}); err != nil {
+	if err := a.Jobs.Start(context.WithoutCancel(ctx), jobHandlers{a.Requests, a.Cards, a.Auth, a.Payments, a.DB, o.Now, o.EventRetention}); err != nil {
 		return nil, fmt.Errorf("starting the job queue: %w", err)
 	}
 	a.closers = append(a.closers, func() error {
@@ -167,6 +171,7 @@ func defaults(o Options) Options {
 	if o.PublicPerMinute == 0 {
 		o.PublicPerMinute = 30
 	}
+	o.EventRetention = cmp.Or(o.EventRetention, 24*time.Hour)
 	if o.Jobs.Log == nil {
 		o.Jobs.Log = o.Log
 	}
@@ -180,10 +185,10 @@ func defaults(o Options) Options {
 // PostgreSQL, in-process on SQLite (one process owns the file).
 func (a *App) openEvents(ctx context.Context, o Options) error {
 	if a.DB.Dialect != dialect.Postgres {
-		a.Events = events.NewLocal()
+		a.Events = events.NewLocal(a.DB)
 		return nil
 	}
-	pg, err := events.NewPostgres(context.WithoutCancel(ctx), o.DatabaseURL, o.Log, events.WithChannel(channelFor(o.DatabaseURL)))
+	pg, err := events.NewPostgres(context.WithoutCancel(ctx), a.DB, o.DatabaseURL, o.Log, events.WithChannel(channelFor(o.DatabaseURL)))
 	if err != nil {
 		return fmt.Errorf("starting the event listener: %w", err)
 	}
@@ -272,16 +277,23 @@ func channelFor(databaseURL string) string {
 }
 
 // jobHandlers is the work the job queue does: card-request emails and
-// expiry, retried gateway deletions, and purging dead sessions.
+// expiry, retried gateway deletions, purging dead sessions and old events.
 type jobHandlers struct {
 	*requests.Service
-	cards    *cards.Service
-	auth     *auth.Service
-	payments *payments.Service
+	cards          *cards.Service
+	auth           *auth.Service
+	payments       *payments.Service
+	db             *db.DB
+	now            func() time.Time
+	eventRetention time.Duration
 }
 
 func (h jobHandlers) ReconcilePayments(ctx context.Context) (int, error) {
 	return h.payments.Reconcile(ctx)
+}
+
+func (h jobHandlers) PruneEvents(ctx context.Context) (int, error) {
+	return events.Prune(ctx, h.db, h.now().Add(-h.eventRetention))
 }
 
 func (h jobHandlers) PurgeExpired(ctx context.Context) (int, error) { return h.auth.PurgeExpired(ctx) }

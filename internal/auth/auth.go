@@ -14,6 +14,7 @@ import (
 
 	"cardfile/ent"
 	"cardfile/ent/auditevent"
+	"cardfile/ent/predicate"
 	"cardfile/ent/privacy"
 	"cardfile/ent/session"
 	"cardfile/ent/staff"
@@ -49,6 +50,16 @@ type Config struct {
 	// process. Replicas share one (ratelimit.For) so together they allow
 	// what one allows.
 	Logins ratelimit.Limiter
+	// Sessions hears when a staff member's sessions end or change, so that
+	// every replica ends their live feeds at once; nil tells nobody (open
+	// subscriptions then notice at their periodic recheck).
+	Sessions SessionEvents
+}
+
+// SessionEvents is told when a staff member's sessions end or their rights
+// change (the events broker).
+type SessionEvents interface {
+	StaffChanged(ctx context.Context, staffID int) error
 }
 
 // LoginRate is the sign-in attempts allowed per IP and minute.
@@ -329,18 +340,41 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	if !strings.HasPrefix(token, tokenPrefix) || len(token) > maxTokenLen {
 		return nil
 	}
-	_, err := s.db.Session.Delete().Where(session.TokenHash(secret.Hash(token))).Exec(system(ctx))
-	if err != nil {
-		return fmt.Errorf("deleting session: %w", err)
-	}
-	return nil
+	return s.end(ctx, session.TokenHash(secret.Hash(token)))
 }
 
 // EndSession ends the session with id sessionID (the viewer's own, for
 // logout over a connection that holds no raw token); an unknown id is not an error.
 func (s *Service) EndSession(ctx context.Context, sessionID int) error {
-	if _, err := s.db.Session.Delete().Where(session.ID(sessionID)).Exec(system(ctx)); err != nil {
+	return s.end(ctx, session.ID(sessionID))
+}
+
+// end deletes the session matching where and tells every replica, so that
+// its open subscriptions end now rather than at their next recheck.
+func (s *Service) end(ctx context.Context, where predicate.Session) error {
+	sys := system(ctx)
+	sess, err := s.db.Session.Query().Where(where).Only(sys)
+	if ent.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("finding session: %w", err)
+	}
+	if err := s.db.Session.DeleteOneID(sess.ID).Exec(sys); err != nil && !ent.IsNotFound(err) {
 		return fmt.Errorf("deleting session: %w", err)
+	}
+	return s.StaffChanged(ctx, sess.StaffID)
+}
+
+// StaffChanged tells every replica that staffID's sessions or rights
+// changed (call it after a deactivation or a role change commits): their
+// open subscriptions recheck at once and end if no longer allowed.
+func (s *Service) StaffChanged(ctx context.Context, staffID int) error {
+	if s.cfg.Sessions == nil {
+		return nil
+	}
+	if err := s.cfg.Sessions.StaffChanged(ctx, staffID); err != nil {
+		return fmt.Errorf("announcing a change to staff %d's sessions: %w", staffID, err)
 	}
 	return nil
 }
@@ -401,19 +435,21 @@ func ExpiredFromContext(ctx context.Context) bool {
 }
 
 // StillValid reports whether an open session may go on receiving live
-// updates: it exists, its absolute lifetime has not passed, and its staff
-// member is active and may still manage cards. An open subscription counts
-// as activity, so the idle timeout does not end it; this read touches nothing.
-func (s *Service) StillValid(ctx context.Context, sessionID int) (bool, error) {
+// updates, and for how long at most (until its absolute expiry): it exists,
+// its absolute lifetime has not passed, and its staff member is active and
+// may still manage cards. An open subscription counts as activity, so the
+// idle timeout does not end it; this read touches nothing.
+func (s *Service) StillValid(ctx context.Context, sessionID int) (left time.Duration, ok bool, err error) {
 	sess, err := s.db.Session.Query().Where(session.ID(sessionID)).
 		WithStaff(func(q *ent.StaffQuery) { q.WithCompany() }).Only(system(ctx))
 	if ent.IsNotFound(err) {
-		return false, nil
+		return 0, false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("checking session: %w", err)
+		return 0, false, fmt.Errorf("checking session: %w", err)
 	}
 	st := sess.Edges.Staff
-	return s.now().Before(sess.ExpiresAt) && st != nil && st.Active && st.Edges.Company != nil &&
+	left = sess.ExpiresAt.Sub(s.now())
+	return left, left > 0 && st != nil && st.Active && st.Edges.Company != nil &&
 		CanManageCards(st.Edges.Company, st.Role), nil
 }

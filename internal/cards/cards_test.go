@@ -75,7 +75,7 @@ func newFixture(t *testing.T, gw gateway.Gateway) *fixture {
 	key := make([]byte, sealer.KeySize)
 	_, _ = rand.Read(key)
 	seal, _ := sealer.New(key)
-	f := &fixture{d: d, gw: sb, seal: seal, broker: events.NewLocal(), sys: privacy.DecisionContext(context.Background(), privacy.Allow)}
+	f := &fixture{d: d, gw: sb, seal: seal, broker: events.NewLocal(d), sys: privacy.DecisionContext(context.Background(), privacy.Allow)}
 	f.svc = cards.New(d, gw, seal, f.broker, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return now })
 	co := d.Company.Create().SetName("Acme").SaveX(f.sys)
 	st := d.Staff.Create().SetCompanyID(co.ID).SetEmail("a@acme.test").SetName("A").SetRole(viewer.Admin).SetPasswordHash("x").SaveX(f.sys)

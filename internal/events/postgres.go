@@ -2,9 +2,11 @@ package events
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -18,30 +20,24 @@ import (
 // DefaultChannel is the PostgreSQL NOTIFY channel the replicas share.
 const DefaultChannel = "cardfile_events"
 
-// maxPayload is PostgreSQL's NOTIFY payload limit (payloads must be shorter
-// than 8000 bytes); an Event encodes to well under 200.
-const maxPayload = 8000
-
 // maxChannel is the longest identifier PostgreSQL keeps (NAMEDATALEN - 1).
 const maxChannel = 63
 
-// Postgres is the broker for PostgreSQL, shared by every replica: Publish
-// NOTIFYs inside the writing transaction, so PostgreSQL sends the event only
-// on commit, and each process holds one LISTEN connection that hands every
-// notification, its own included, to its subscribers. Every replica thus
-// delivers each committed event exactly once.
+// Postgres is the broker for PostgreSQL, shared by every replica. Publish
+// records the event and NOTIFYs its company and seq inside the writing
+// transaction, so PostgreSQL sends the notification only on commit. Each
+// process holds one LISTEN connection; a notification makes it read that
+// company's new rows once (Feed) and hand them to its subscribers. A
+// notification for rows already read costs nothing, so a burst of commits
+// costs about one read per replica.
 //
-// Payloads are the JSON-encoded Event (ids and kinds only), far below
-// PostgreSQL's 8000-byte NOTIFY limit. PostgreSQL folds identical
-// notifications of one transaction into one.
-//
-// Events committed while the listening connection is down are lost: the
-// listener reconnects after the reconnect delay and logs a warning, and open
-// screens catch up when they refetch (a reconnecting client refetches).
+// When the listening connection drops, the listener reconnects after the
+// reconnect delay and then reads every company's rows it has not delivered
+// (HandleBacklog), and tells open subscriptions to recheck their sessions:
+// an outage delays events but loses none.
 type Postgres struct {
-	Fanout
+	Feed
 
-	log            *slog.Logger
 	channel        string
 	reconnectDelay time.Duration
 
@@ -77,15 +73,17 @@ func WithChannel(name string) PostgresOption {
 	return func(p *Postgres) { p.channel = name }
 }
 
-// NewPostgres starts this process's listener on the database at connString
+// ListenerApplicationName begins the application_name of every listener
+// connection (unless connString sets one); the process id follows, so
+// operators and tests can find one replica's listener in pg_stat_activity.
+const ListenerApplicationName = "cardfile events listener"
+
+// NewPostgres starts this process's listener on d, whose URL is connString
 // (a postgres:// URL, the app's DATABASE_URL). The listener runs until ctx
 // ends or Close is called; Ready tells when it listens.
-func NewPostgres(ctx context.Context, connString string, log *slog.Logger, opts ...PostgresOption) (*Postgres, error) {
-	if log == nil {
-		log = slog.Default()
-	}
+func NewPostgres(ctx context.Context, d *db.DB, connString string, log *slog.Logger, opts ...PostgresOption) (*Postgres, error) {
 	p := &Postgres{
-		log:            log,
+		Feed:           newFeed(d, log),
 		channel:        DefaultChannel,
 		reconnectDelay: time.Second,
 		ready:          make(chan struct{}),
@@ -102,7 +100,7 @@ func NewPostgres(ctx context.Context, connString string, log *slog.Logger, opts 
 		return nil, fmt.Errorf("parsing events listener database URL: %w", err)
 	}
 	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
-		cfg.RuntimeParams["application_name"] = "cardfile events listener"
+		cfg.RuntimeParams["application_name"] = fmt.Sprintf("%s %d", ListenerApplicationName, os.Getpid())
 	}
 
 	l := &pgxlisten.Listener{
@@ -136,17 +134,38 @@ func (p *Postgres) Close() {
 	<-p.done
 }
 
-// Publish NOTIFYs e in tx, so that every replica, this one included, delivers
-// it once tx commits; a rolled-back transaction sends nothing.
+// notice is a NOTIFY payload: a company's new seq, or a staff member
+// whose sessions changed. Both fit far below the 8000-byte limit.
+type notice struct {
+	CompanyID int   `json:"co,omitempty"`
+	Seq       int64 `json:"q,omitempty"`
+	StaffID   int   `json:"st,omitempty"`
+}
+
+// Publish records e in tx and NOTIFYs its seq, so that every replica, this
+// one included, reads and delivers it once tx commits; a rolled-back
+// transaction records and sends nothing.
 func (p *Postgres) Publish(ctx context.Context, tx *db.Tx, e Event) error {
-	payload, err := json.Marshal(e)
+	seq, err := record(ctx, p.db.Dialect, tx, e)
 	if err != nil {
-		return fmt.Errorf("encoding event: %w", err)
+		return err
 	}
-	if len(payload) >= maxPayload {
-		return fmt.Errorf("event payload of %d bytes exceeds the NOTIFY limit", len(payload))
+	return p.notify(ctx, tx.SQL, notice{CompanyID: e.CompanyID, Seq: seq})
+}
+
+// StaffChanged NOTIFYs every replica that staffID's sessions changed.
+func (p *Postgres) StaffChanged(ctx context.Context, staffID int) error {
+	return p.notify(ctx, p.db.SQL, notice{StaffID: staffID})
+}
+
+func (p *Postgres) notify(ctx context.Context, ex interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, n notice) error {
+	payload, err := json.Marshal(n)
+	if err != nil {
+		return fmt.Errorf("encoding notification: %w", err)
 	}
-	if _, err := tx.SQL.ExecContext(ctx, "SELECT pg_notify($1, $2)", p.channel, string(payload)); err != nil {
+	if _, err := ex.ExecContext(ctx, "SELECT pg_notify($1, $2)", p.channel, string(payload)); err != nil {
 		return fmt.Errorf("notifying %s: %w", p.channel, err)
 	}
 	return nil
@@ -180,26 +199,49 @@ func (p *Postgres) logError(ctx context.Context, err error) {
 // listenHandler receives the listener's notifications for p.
 type listenHandler struct{ p *Postgres }
 
-// HandleBacklog runs after every successful LISTEN: the first one makes the
-// broker ready; later ones follow an outage during which events were lost.
-func (h listenHandler) HandleBacklog(_ context.Context, _ string, conn *pgx.Conn) error {
-	if h.p.listens.Add(1) == 1 {
+// HandleBacklog runs after every successful LISTEN. The first marks where
+// this process starts and makes the broker ready; later ones follow an
+// outage: read every event committed meanwhile and have open subscriptions
+// recheck their sessions (a logout's notification may have been lost). A
+// failed read drops the connection, so that the next LISTEN tries again.
+func (h listenHandler) HandleBacklog(ctx context.Context, _ string, conn *pgx.Conn) error {
+	if h.p.listens.Load() == 0 {
+		if err := h.p.markHeads(ctx); err != nil {
+			return h.retry(ctx, conn, err)
+		}
+		h.p.listens.Add(1)
 		close(h.p.ready)
 		return nil
 	}
-	h.p.log.Warn("events listener reconnected; events committed while it was disconnected were not delivered, clients catch up when they refetch",
-		"channel", h.p.channel, "backend_pid", conn.PgConn().PID())
+	h.p.listens.Add(1)
+	if err := h.p.catchUpAll(ctx); err != nil {
+		return h.retry(ctx, conn, err)
+	}
+	h.p.signalStaff(0, true)
+	h.p.log.Info("events listener reconnected and caught up", "channel", h.p.channel, "backend_pid", conn.PgConn().PID())
 	return nil
 }
 
-// HandleNotification hands one notification to this process's subscribers.
-func (h listenHandler) HandleNotification(_ context.Context, n *pgconn.Notification, _ *pgx.Conn) error {
-	var e Event
-	if err := json.Unmarshal([]byte(n.Payload), &e); err != nil {
+// retry closes conn so that the listener reconnects and catches up.
+func (h listenHandler) retry(ctx context.Context, conn *pgx.Conn, err error) error {
+	_ = conn.Close(ctx)
+	return err
+}
+
+// HandleNotification reads and delivers what a notification announces.
+func (h listenHandler) HandleNotification(ctx context.Context, n *pgconn.Notification, conn *pgx.Conn) error {
+	var msg notice
+	if err := json.Unmarshal([]byte(n.Payload), &msg); err != nil {
 		h.p.log.Warn("events listener: ignoring a malformed notification",
 			"channel", n.Channel, "sender_pid", n.PID, "bytes", len(n.Payload), "err", err)
 		return nil
 	}
-	h.p.Deliver(e) // never blocks: slow subscribers miss events
+	if msg.StaffID != 0 {
+		h.p.signalStaff(msg.StaffID, false)
+		return nil
+	}
+	if err := h.p.catchUp(ctx, msg.CompanyID, msg.Seq); err != nil {
+		return h.retry(ctx, conn, err)
+	}
 	return nil
 }

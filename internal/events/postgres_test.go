@@ -23,8 +23,7 @@ import (
 const quietFor = 300 * time.Millisecond
 
 // openPostgres skips unless the suite runs on PostgreSQL, and returns a
-// database of the test's own with its URL. pg_notify needs no tables, so the
-// schema is not migrated.
+// migrated database of the test's own with its URL.
 func openPostgres(t *testing.T) (*db.DB, string) {
 	t.Helper()
 	if !dbtest.Postgres() {
@@ -36,6 +35,9 @@ func openPostgres(t *testing.T) (*db.DB, string) {
 		t.Fatalf("opening %s: %v", url, err)
 	}
 	t.Cleanup(func() { d.Close() })
+	if err := d.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrating: %v", err)
+	}
 	return d, url
 }
 
@@ -48,12 +50,12 @@ func testChannel() string {
 }
 
 // startPostgres starts a broker (one replica) and waits until it listens.
-func startPostgres(t *testing.T, ctx context.Context, url, channel string, log *slog.Logger) *Postgres {
+func startPostgres(t *testing.T, ctx context.Context, d *db.DB, url, channel string, log *slog.Logger) *Postgres {
 	t.Helper()
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p, err := NewPostgres(ctx, url, log, WithChannel(channel), WithReconnectDelay(50*time.Millisecond))
+	p, err := NewPostgres(ctx, d, url, log, WithChannel(channel), WithReconnectDelay(50*time.Millisecond))
 	if err != nil {
 		t.Fatalf("NewPostgres: %v", err)
 	}
@@ -85,16 +87,22 @@ func publish(t *testing.T, d *db.DB, b Broker, e Event, commit bool) {
 	}
 }
 
-func receive(t *testing.T, name string, ch <-chan Event, want Event) {
+// receive waits for want on ch, whatever its Seq (which must be set).
+func receive(t *testing.T, name string, ch <-chan Event, want Event) Event {
 	t.Helper()
 	select {
 	case got := <-ch:
-		if got != want {
-			t.Fatalf("%s received %+v, want %+v", name, got, want)
+		seq := got.Seq
+		got.Seq = 0
+		if got != want || seq <= 0 {
+			t.Fatalf("%s received %+v (seq %d), want %+v", name, got, seq, want)
 		}
+		got.Seq = seq
+		return got
 	case <-time.After(5 * time.Second):
 		t.Fatalf("%s received nothing within 5 s, want %+v", name, want)
 	}
+	return Event{}
 }
 
 func quiet(t *testing.T, name string, ch <-chan Event) {
@@ -129,8 +137,8 @@ func TestPostgresDeliversCommittedEventsOnceOnEveryReplica(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	channel := testChannel()
-	a := startPostgres(t, ctx, url, channel, nil)
-	b := startPostgres(t, ctx, url, channel, nil)
+	a := startPostgres(t, ctx, d, url, channel, nil)
+	b := startPostgres(t, ctx, d, url, channel, nil)
 	onA := a.Subscribe(ctx, Cards, 7)
 	onB := b.Subscribe(ctx, Cards, 7)
 	otherCustomer := b.Subscribe(ctx, Cards, 8)
@@ -168,7 +176,7 @@ func TestPostgresRolledBackTransactionSendsNothing(t *testing.T) {
 	d, url := openPostgres(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	p := startPostgres(t, ctx, url, testChannel(), nil)
+	p := startPostgres(t, ctx, d, url, testChannel(), nil)
 	sub := p.Subscribe(ctx, Requests, 5)
 
 	publish(t, d, p, Event{Topic: Requests, CompanyID: 1, CustomerID: 5, ID: 1, Kind: "CANCELLED"}, false)
@@ -184,7 +192,7 @@ func TestPostgresIgnoresMalformedNotifications(t *testing.T) {
 	defer cancel()
 	logs := &logBuffer{}
 	channel := testChannel()
-	p := startPostgres(t, ctx, url, channel, slog.New(slog.NewTextHandler(logs, nil)))
+	p := startPostgres(t, ctx, d, url, channel, slog.New(slog.NewTextHandler(logs, nil)))
 	sub := p.Subscribe(ctx, Cards, 9)
 
 	if _, err := d.SQL.ExecContext(ctx, "SELECT pg_notify($1, 'not json')", channel); err != nil {
@@ -198,50 +206,50 @@ func TestPostgresIgnoresMalformedNotifications(t *testing.T) {
 	}
 }
 
-func TestPostgresReconnectsAfterLosingItsConnection(t *testing.T) {
+// An event committed while the listener is disconnected is read from the
+// table when it listens again: no later notification is needed.
+func TestPostgresCatchesUpAfterLosingItsConnection(t *testing.T) {
 	d, url := openPostgres(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	logs := &logBuffer{}
 	channel := testChannel()
-	p := startPostgres(t, ctx, url, channel, slog.New(slog.NewTextHandler(logs, nil)))
+	// A long reconnect delay leaves time to commit during the outage.
+	p, err := NewPostgres(ctx, d, url, slog.New(slog.NewTextHandler(logs, nil)), WithChannel(channel), WithReconnectDelay(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	<-p.Ready()
 	sub := p.Subscribe(ctx, Cards, 4)
 
 	// pgxlisten's last statement on its connection is `listen "<channel>"`.
-	rows, err := d.SQL.QueryContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-		WHERE datname = current_database() AND query = $1 AND pid <> pg_backend_pid()`, `listen "`+channel+`"`)
+	var pid int
+	err = d.SQL.QueryRowContext(ctx, `SELECT pid FROM pg_stat_activity
+		WHERE datname = current_database() AND query = $1 AND pid <> pg_backend_pid()`, `listen "`+channel+`"`).Scan(&pid)
 	if err != nil {
-		t.Fatalf("terminating the listener: %v", err)
+		t.Fatalf("finding the listener: %v", err)
 	}
-	terminated := 0
-	for rows.Next() {
-		var ok bool
-		if err := rows.Scan(&ok); err != nil {
+	var ok bool
+	if err := d.SQL.QueryRowContext(ctx, `SELECT pg_terminate_backend($1)`, pid).Scan(&ok); err != nil || !ok {
+		t.Fatalf("terminating the listener: %v %v", ok, err)
+	}
+	for gone := false; !gone; {
+		if err := d.SQL.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)`, pid).Scan(&gone); err != nil {
 			t.Fatal(err)
 		}
-		if ok {
-			terminated++
-		}
-	}
-	if err := rows.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if terminated != 1 {
-		t.Fatalf("terminated %d listening backends, want 1", terminated)
-	}
-
-	deadline := time.Now().Add(10 * time.Second)
-	for p.listens.Load() < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the listener did not listen again within 10 s; logs:\n%s", logs)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	e := Event{Topic: Cards, CompanyID: 1, CustomerID: 4, ID: 8, Kind: PrimaryChanged}
 	publish(t, d, p, e, true)
+	if n := p.listens.Load(); n != 1 {
+		t.Fatalf("the listener had listened %d times when the event committed; the test wants it down", n)
+	}
 	receive(t, "the subscriber after the reconnect", sub, e)
-	if !strings.Contains(logs.String(), "level=WARN msg=\"events listener reconnected") {
-		t.Fatalf("the reconnect was not logged as a warning; logs:\n%s", logs)
+	if p.listens.Load() != 2 {
+		t.Fatalf("listens = %d, want 2", p.listens.Load())
+	}
+	if !strings.Contains(logs.String(), "msg=\"events listener reconnected and caught up") {
+		t.Fatalf("the reconnect was not logged; logs:\n%s", logs)
 	}
 }
 
@@ -258,7 +266,7 @@ func TestPostgresLeavesNoGoroutinesBehind(t *testing.T) {
 			// The database's own pool goroutines predate the snapshot.
 			ignore := goleak.IgnoreCurrent()
 			ctx, cancel := context.WithCancel(context.Background())
-			p, err := NewPostgres(ctx, url, slog.New(slog.DiscardHandler), WithChannel(testChannel()))
+			p, err := NewPostgres(ctx, d, url, slog.New(slog.DiscardHandler), WithChannel(testChannel()))
 			if err != nil {
 				t.Fatalf("NewPostgres: %v", err)
 			}
@@ -302,7 +310,7 @@ func TestNewPostgresRejectsBadSettings(t *testing.T) {
 		{"channel longer than 63 bytes", "postgres://127.0.0.1/db", []PostgresOption{WithChannel(strings.Repeat("c", 64))}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := NewPostgres(context.Background(), tc.url, nil, tc.opts...)
+			p, err := NewPostgres(context.Background(), nil, tc.url, nil, tc.opts...)
 			if err == nil {
 				p.Close()
 				t.Fatal("NewPostgres accepted it")

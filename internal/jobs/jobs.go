@@ -30,6 +30,7 @@ type Handlers interface {
 	DeleteGatewayCard(ctx context.Context, sealedToken string) error
 	PurgeExpired(ctx context.Context) (int, error)
 	ReconcilePayments(ctx context.Context) (int, error)
+	PruneEvents(ctx context.Context) (int, error)
 }
 
 // Options tune the queue; zero values are production defaults.
@@ -41,6 +42,8 @@ type Options struct {
 	// ReconcileInterval is how often unsettled payments are reconciled with
 	// the gateway (1 min); a pass also runs at start.
 	ReconcileInterval time.Duration
+	// PruneInterval is how often events past their retention are deleted (1 h).
+	PruneInterval time.Duration
 	// RetryPolicy decides when failed jobs run again (River's exponential backoff).
 	RetryPolicy river.ClientRetryPolicy
 	// EmailAttempts is how often an email is tried before it counts as failed (10).
@@ -92,6 +95,12 @@ type ReconcilePayments struct{}
 // Kind names the job.
 func (ReconcilePayments) Kind() string { return "payment_reconcile" }
 
+// PruneEvents deletes events past their retention window.
+type PruneEvents struct{}
+
+// Kind names the job.
+func (PruneEvents) Kind() string { return "event_prune" }
+
 // ExpireCardRequests marks overdue card requests EXPIRED.
 type ExpireCardRequests struct{}
 
@@ -100,7 +109,7 @@ func (ExpireCardRequests) Kind() string { return "card_request_expiry" }
 
 // PeriodicKinds are the kinds of the jobs the queue inserts on its own, on a schedule.
 func PeriodicKinds() []string {
-	return []string{ExpireCardRequests{}.Kind(), PurgeSessions{}.Kind(), ReconcilePayments{}.Kind()}
+	return []string{ExpireCardRequests{}.Kind(), PurgeSessions{}.Kind(), ReconcilePayments{}.Kind(), PruneEvents{}.Kind()}
 }
 
 // New migrates River's tables and prepares the queue; Start runs it.
@@ -113,6 +122,9 @@ func New(ctx context.Context, d *db.DB, o Options) (*Queue, error) {
 	}
 	if o.ReconcileInterval == 0 {
 		o.ReconcileInterval = time.Minute
+	}
+	if o.PruneInterval == 0 {
+		o.PruneInterval = time.Hour
 	}
 	if o.EmailAttempts == 0 {
 		o.EmailAttempts = 10
@@ -149,6 +161,7 @@ func New(ctx context.Context, d *db.DB, o Options) (*Queue, error) {
 	river.AddWorker(workers, &gatewayDeleteWorker{q: q})
 	river.AddWorker(workers, &sessionPurgeWorker{q: q})
 	river.AddWorker(workers, &reconcileWorker{q: q})
+	river.AddWorker(workers, &eventPruneWorker{q: q})
 	var err error
 	q.client, err = river.NewClient(driver, &river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
@@ -173,6 +186,10 @@ func New(ctx context.Context, d *db.DB, o Options) (*Queue, error) {
 				return ReconcilePayments{}, &river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
 					rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
 			},
+			&river.PeriodicJobOpts{RunOnStart: true},
+		), river.NewPeriodicJob(
+			river.PeriodicInterval(o.PruneInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return PruneEvents{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true},
 		)},
 	})
@@ -279,5 +296,15 @@ func (w *reconcileWorker) Timeout(*river.Job[ReconcilePayments]) time.Duration {
 
 func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcilePayments]) error {
 	_, err := w.q.handlers.ReconcilePayments(ctx)
+	return err
+}
+
+type eventPruneWorker struct {
+	river.WorkerDefaults[PruneEvents]
+	q *Queue
+}
+
+func (w *eventPruneWorker) Work(ctx context.Context, _ *river.Job[PruneEvents]) error {
+	_, err := w.q.handlers.PruneEvents(ctx)
 	return err
 }

@@ -26,6 +26,7 @@ func (r *recorder) Deliver(context.Context, int, string, bool) error { return ni
 func (r *recorder) ExpireOverdue(context.Context) (int, error)       { return 0, nil }
 func (r *recorder) PurgeExpired(context.Context) (int, error)        { return 0, nil }
 func (r *recorder) ReconcilePayments(context.Context) (int, error)   { return 0, nil }
+func (r *recorder) PruneEvents(context.Context) (int, error)         { return 0, nil }
 func (r *recorder) DeleteGatewayCard(_ context.Context, sealed string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -51,7 +51,7 @@ func TestRolledBackRequestSendsNoEmail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	broker := events.NewLocal()
+	broker := events.NewLocal(d)
 	outbox := mail.NewOutbox(d, seal)
 	c := cards.New(d, gw, seal, broker, q, log, nil)
 	svc := requests.New(d, c, gw, broker, failAfterEnqueue{q}, outbox, seal, nil, log, nil, requests.Config{PublicURL: "http://cardfile.test"})
@@ -104,3 +104,5 @@ func (h handlers) DeleteGatewayCard(ctx context.Context, sealed string) error {
 func (handlers) PurgeExpired(context.Context) (int, error) { return 0, nil }
 
 func (handlers) ReconcilePayments(context.Context) (int, error) { return 0, nil }
+
+func (handlers) PruneEvents(context.Context) (int, error) { return 0, nil }

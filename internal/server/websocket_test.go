@@ -775,8 +775,8 @@ func TestWebsocketSubscriptionEndsWithItsSession(t *testing.T) {
 	if len(r.Errors) > 0 {
 		t.Fatalf("logout: %s", r.Raw)
 	}
-	if m := c.expect(); m.Type != "complete" || m.ID != "cards" {
-		t.Fatalf("after logout the subscription got %s %s, want complete", m.Type, m.Payload)
+	if m := c.expect(); m.Type != "error" || m.ID != "cards" || !strings.Contains(string(m.Payload), `"UNAUTHENTICATED"`) {
+		t.Fatalf("after logout the subscription got %s %s, want an UNAUTHENTICATED error", m.Type, m.Payload)
 	}
 }
 

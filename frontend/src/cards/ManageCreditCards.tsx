@@ -96,8 +96,9 @@ function CardsTab({ customerId }: { customerId: string }) {
     CreditCardsChangedSubscription,
     variables,
     ({ creditCardsChanged: ev }) => {
+      // Every event, RESYNC included, refetches the list.
       changed();
-      if (ev.kind === "ADDED" && ev.card?.source === "CUSTOMER_FORM") {
+      if (ev.kind === "ADDED" && ev.cardId && ev.card?.source === "CUSTOMER_FORM") {
         setCustomerNotice({ cardId: ev.cardId, text: `The customer entered a new card: ${cardLabel(ev.card)}.` });
         setHighlightId(ev.cardId);
       }

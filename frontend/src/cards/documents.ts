@@ -181,15 +181,22 @@ export const ResendCardRequestMutation = gql<{ resendCardRequest: CardRequestIte
 `;
 
 export interface CreditCardEvent {
-  kind: "ADDED" | "UPDATED" | "DELETED" | "PRIMARY_CHANGED";
-  cardId: string;
+  kind: "ADDED" | "UPDATED" | "DELETED" | "PRIMARY_CHANGED" | "RESYNC";
+  /** Where to resume; useLiveEvents passes it back as `after`. */
+  cursor: string;
+  /** Null for RESYNC. */
+  cardId: string | null;
   card: CreditCardItem | null;
 }
 
-export const CreditCardsChangedSubscription = gql<{ creditCardsChanged: CreditCardEvent }, { customerId: string }>`
-  subscription CreditCardsChanged($customerId: ID!) {
-    creditCardsChanged(customerId: $customerId) {
+export const CreditCardsChangedSubscription = gql<
+  { creditCardsChanged: CreditCardEvent },
+  { customerId: string; after?: string | null }
+>`
+  subscription CreditCardsChanged($customerId: ID!, $after: String) {
+    creditCardsChanged(customerId: $customerId, after: $after) {
       kind
+      cursor
       cardId
       card {
         ...CardFields
@@ -199,10 +206,25 @@ export const CreditCardsChangedSubscription = gql<{ creditCardsChanged: CreditCa
   ${CardFields}
 `;
 
-export const CardRequestsChangedSubscription = gql<{ cardRequestsChanged: CardRequestItem }, { customerId: string }>`
-  subscription CardRequestsChanged($customerId: ID!) {
-    cardRequestsChanged(customerId: $customerId) {
-      ...RequestFields
+export interface CardRequestEvent {
+  kind: "CHANGED" | "RESYNC";
+  /** Where to resume; useLiveEvents passes it back as `after`. */
+  cursor: string;
+  /** Null for RESYNC. */
+  request: CardRequestItem | null;
+}
+
+export const CardRequestsChangedSubscription = gql<
+  { cardRequestsChanged: CardRequestEvent },
+  { customerId: string; after?: string | null }
+>`
+  subscription CardRequestsChanged($customerId: ID!, $after: String) {
+    cardRequestsChanged(customerId: $customerId, after: $after) {
+      kind
+      cursor
+      request {
+        ...RequestFields
+      }
     }
   }
   ${RequestFields}

@@ -25,7 +25,10 @@ export function useLiveStatus(): LiveStatus {
   );
 }
 
-/** Called after the socket comes back: events sent meanwhile are lost, so refetch. */
+/**
+ * Called after the socket comes back. Subscriptions that had an event resume
+ * from its cursor; one that had none yet cannot, so refetch as well.
+ */
 export function onReconnect(listener: () => void): () => void {
   reconnectListeners.add(listener);
   return () => reconnectListeners.delete(listener);
@@ -36,14 +39,31 @@ export function announceReconnect() {
 }
 
 
+/** The cursor of a live event: every event type carries `cursor`. */
+function cursorOf(data: unknown): string | null {
+  if (typeof data !== "object" || data === null) return null;
+  for (const ev of Object.values(data)) {
+    if (typeof ev === "object" && ev !== null && typeof (ev as { cursor?: unknown }).cursor === "string") {
+      return (ev as { cursor: string }).cursor;
+    }
+  }
+  return null;
+}
+
 /**
  * Runs a subscription while mounted and calls onEvent once per event (not
  * inside a state updater, so StrictMode does not double side effects).
  * `context` should be stable (module constant or memoised).
+ *
+ * It keeps the cursor of the last event and sends it as `after` each time
+ * the socket (re)subscribes: graphql-ws resends the same payload after a
+ * reconnect, so `after` is a getter read when the payload is serialised,
+ * and the server replays what was missed, in order and once. A RESYNC event
+ * (the missed events are gone) reaches onEvent like any other: refetch.
  */
-export function useLiveEvents<Data, Variables extends AnyVariables>(
+export function useLiveEvents<Data, Variables extends AnyVariables & { after?: string | null }>(
   query: TypedDocumentNode<Data, Variables>,
-  variables: Variables,
+  variables: Omit<Variables, "after">,
   onEvent: (data: Data) => void,
   options: { pause?: boolean; context?: Partial<OperationContext> } = {},
 ) {
@@ -54,8 +74,18 @@ export function useLiveEvents<Data, Variables extends AnyVariables>(
   const { pause, context } = options;
   useEffect(() => {
     if (pause) return;
-    const sub = client.subscription(query, JSON.parse(key) as Variables, context).subscribe((result) => {
-      if (result.data) handler.current(result.data);
+    // A new subscription (another customer) starts from now.
+    let cursor: string | null = null;
+    const vars = {
+      ...(JSON.parse(key) as Omit<Variables, "after">),
+      get after() {
+        return cursor;
+      },
+    } as unknown as Variables;
+    const sub = client.subscription(query, vars, context).subscribe((result) => {
+      if (!result.data) return;
+      cursor = cursorOf(result.data) ?? cursor;
+      handler.current(result.data);
     });
     return () => sub.unsubscribe();
   }, [client, query, key, pause, context]);
