@@ -295,6 +295,12 @@ func (s *Service) record(ctx context.Context, p *ent.Payment, res gateway.Charge
 	}
 	var recorded *ent.Payment
 	err := s.db.Tx(ctx, func(tx *db.Tx) error {
+		// Customer first, like every card and payment change: the audit
+		// row's key-share on the customer would otherwise wait behind a
+		// twin claim that holds the customer and waits on this payment row.
+		if _, err := s.cards.LockCustomer(ctx, tx, p.CustomerID); err != nil {
+			return err
+		}
 		outcome := func(where ...predicate.Payment) (*ent.Payment, error) {
 			return tx.Payment.UpdateOneID(id).Where(where...).SetStatus(status).
 				SetGatewayTransactionID(res.TransactionID).SetAuthCode(res.AuthCode).

@@ -99,6 +99,9 @@ func (s *Service) settle(ctx context.Context, p *ent.Payment, age time.Duration)
 	from := p.Status
 	settled := false
 	err := s.db.Tx(ctx, func(tx *db.Tx) error {
+		if _, err := s.cards.LockCustomer(ctx, tx, p.CustomerID); err != nil { // customer first, as record does
+			return err
+		}
 		n, err := tx.Payment.Update().
 			Where(payment.ID(p.ID), payment.StatusIn(payment.StatusPENDING, payment.StatusUNKNOWN)).
 			SetStatus(status).SetGatewayTransactionID(res.TransactionID).SetAuthCode(res.AuthCode).
