@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 
 	"cardfile/ent"
 	"cardfile/ent/privacy"
@@ -93,6 +94,13 @@ func classify(ctx context.Context, err error, gqlErr *gqlerror.Error) (apperr.Co
 	case errors.As(err, &ve):
 		gqlErr.Message = "invalid " + ve.Name
 		return apperr.BadUserInput, ve.Name
+	case emptyFilter(err):
+		gqlErr.Message = "a filter in where is empty (say not: {}); give it a condition or leave it out"
+		return apperr.BadUserInput, "where"
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
+		// The request's own deadline (server.Config.RequestTimeout).
+		gqlErr.Message = "the server could not answer in time; try again"
+		return apperr.ServiceUnavailable, ""
 	case errors.As(err, &gql) && gql.Err == nil && gql.Extensions["code"] == string(apperr.NotFound):
 		return apperr.NotFound, "" // entgql's "could not resolve to a node"
 	case errors.As(err, &gql) && gql.Err == nil && gql.Extensions["code"] != nil:
@@ -100,7 +108,13 @@ func classify(ctx context.Context, err error, gqlErr *gqlerror.Error) (apperr.Co
 		// request itself is wrong.
 		return apperr.BadUserInput, "query"
 	case errors.As(err, &gql) && gql.Err == nil && gql.Path == nil:
-		// Transport errors, such as a body that is not JSON.
+		// Transport errors, such as a body that is not JSON. gqlgen quotes
+		// the whole body in that message, and a body can hold anything (a
+		// card number typed into the wrong place): say what is wrong, never
+		// echo it.
+		if strings.HasPrefix(gqlErr.Message, "json request body could not be decoded") {
+			gqlErr.Message = "the request body is not a JSON object with a query"
+		}
 		return apperr.BadUserInput, "body"
 	}
 	return apperr.Internal, ""
@@ -114,4 +128,15 @@ func introspection(path ast.Path) bool {
 	}
 	name, ok := path[0].(ast.PathName)
 	return ok && (name == "__schema" || name == "__type")
+}
+
+// emptyFilter reports whether err is entgql's refusal of an empty nested
+// filter (not: {}, or: [{}], has…With: [{}]).
+func emptyFilter(err error) bool {
+	for _, empty := range []error{ent.ErrEmptyCustomerWhereInput, ent.ErrEmptyCreditCardWhereInput, ent.ErrEmptyCardRequestWhereInput} {
+		if errors.Is(err, empty) {
+			return true
+		}
+	}
+	return false
 }
