@@ -148,6 +148,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, args []string) err
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
+	// Shutdown waits for requests but leaves websockets be: tell each client
+	// to go elsewhere (1001), so it reconnects at once.
+	srv.RegisterOnShutdown(a.Sockets.GoingAway)
 	// Listen before saying we are up, so the URL printed already answers.
 	l, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -459,4 +461,37 @@ func openDatabase(t *testing.T, dir string, env []string) *sql.DB {
 	}
 	t.Cleanup(func() { d.Close() })
 	return d
+}
+
+// SIGTERM's graceful shutdown tells open websockets the server is going
+// away (1001), so clients reconnect at once, and still exits cleanly.
+func TestShutdownSaysGoingAwayToWebsockets(t *testing.T) {
+	p := startServe(t, t.TempDir(), databaseEnv(t)...)
+	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 5 * time.Second}
+	conn, res, err := d.Dial("ws://"+p.addr+"/query", http.Header{"Origin": {"http://" + p.addr}})
+	if err != nil {
+		t.Fatalf("dialing the websocket: %v (%v)", err, res)
+	}
+	defer conn.Close()
+	closed := make(chan int, 1)
+	go func() {
+		_, _, err := conn.ReadMessage()
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			closed <- ce.Code
+		}
+		close(closed)
+	}()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case code := <-closed:
+		if code != websocket.CloseGoingAway {
+			t.Fatalf("the websocket closed with %d, want 1001 (going away)", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the websocket was not closed within 10 s of SIGTERM")
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("server exited with %v; stderr:\n%s", err, p.stderr.String())
+	}
 }

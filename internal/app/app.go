@@ -81,9 +81,11 @@ type App struct {
 	Outbox   *mail.Outbox // nil when SMTP is configured
 	Sealer   *sealer.Sealer
 	Handler  http.Handler
-	Log      *slog.Logger
-	Now      func() time.Time
-	closers  []func() error
+	// Sockets are the open websockets: serve closes them with 1001 on shutdown.
+	Sockets *server.Sockets
+	Log     *slog.Logger
+	Now     func() time.Time
+	closers []func() error
 }
 
 // New opens the database, migrates it, wires every part and starts the job queue.
@@ -145,6 +147,10 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	if a.Outbox != nil && o.Server.Dev {
 		deps.Outbox = a.Outbox
 	}
+	if o.Server.Sockets == nil {
+		o.Server.Sockets = &server.Sockets{}
+	}
+	a.Sockets = o.Server.Sockets
 	a.Handler = server.New(o.Server, deps)
 	return a, nil
 }

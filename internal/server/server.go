@@ -44,6 +44,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	// SessionRecheck is how often open subscriptions re-check their session.
 	SessionRecheck time.Duration
+	// Sockets holds the open websockets, so that shutting down can close
+	// each with 1001 (going away); nil means one of the handler's own.
+	Sockets *Sockets
 	// WebsocketInitTimeout is how long a websocket may take to send
 	// connection_init (0: 10 s).
 	WebsocketInitTimeout time.Duration

@@ -71,7 +71,7 @@ func websocketTransport(cfg Config, r *graph.Resolver) graphql.Transport {
 	return websocketGate{
 		origins: origins,
 		Websocket: transport.Websocket{
-			Implementation: gorillaWebsocket{initTimeout: cmp.Or(cfg.WebsocketInitTimeout, wsInitTimeout), upgrader: &websocket.Upgrader{
+			Implementation: gorillaWebsocket{sockets: cmp.Or(cfg.Sockets, &Sockets{}), initTimeout: cmp.Or(cfg.WebsocketInitTimeout, wsInitTimeout), upgrader: &websocket.Upgrader{
 				Subprotocols: []string{graphqlTransportWS},
 				CheckOrigin:  func(r *http.Request) bool { return origins.allow(r.Header.Get("Origin")) },
 				// The gate has answered every refusal it can foresee; for the
@@ -166,6 +166,59 @@ func authenticateWebsocket(a *auth.Service, log *slog.Logger) transport.Websocke
 type gorillaWebsocket struct {
 	upgrader    *websocket.Upgrader
 	initTimeout time.Duration
+	sockets     *Sockets
+}
+
+// Sockets are a server's open websockets. GoingAway closes each with 1001
+// (going away), so its client reconnects at once, to another replica or to
+// this one restarted, instead of backing off after a dropped connection; a
+// socket opened after it is closed the same way.
+type Sockets struct {
+	mu     sync.Mutex
+	open   map[*wsConn]struct{}
+	closed bool
+}
+
+// GoingAway closes every open websocket with 1001; http.Server's
+// RegisterOnShutdown calls it, since Shutdown leaves hijacked connections be.
+func (s *Sockets) GoingAway() {
+	s.mu.Lock()
+	s.closed = true
+	open := s.open
+	s.open = nil
+	s.mu.Unlock()
+	for c := range open {
+		c.goAway()
+	}
+}
+
+// Len is how many websockets are open.
+func (s *Sockets) Len() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.open) }
+
+func (s *Sockets) add(c *wsConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	if s.open == nil {
+		s.open = map[*wsConn]struct{}{}
+	}
+	s.open[c] = struct{}{}
+	return true
+}
+
+func (s *Sockets) remove(c *wsConn) {
+	s.mu.Lock()
+	delete(s.open, c)
+	s.mu.Unlock()
+}
+
+// goAway tells the client this server is going away, then drops the
+// connection: the read loop ends, and with it every subscription.
+func (c *wsConn) goAway() {
+	_ = c.WriteClose(websocket.CloseGoingAway, "server shutting down")
+	_ = c.conn.Close()
 }
 
 // Accept upgrades the request. gqlgen offers graphql-ws too; we only speak
@@ -180,7 +233,11 @@ func (g gorillaWebsocket) Accept(w http.ResponseWriter, r *http.Request, o trans
 		c.Close()
 		return nil, err
 	}
-	return &wsConn{conn: c, active: map[string]struct{}{}}, nil
+	ws := &wsConn{conn: c, active: map[string]struct{}{}, sockets: g.sockets}
+	if !g.sockets.add(ws) {
+		ws.goAway()
+	}
+	return ws, nil
 }
 
 // hijacker lets gorilla, which asserts http.Hijacker directly, reach the
@@ -208,6 +265,8 @@ type wsConn struct {
 
 	mu     sync.Mutex
 	active map[string]struct{}
+
+	sockets *Sockets
 }
 
 var (
@@ -383,7 +442,10 @@ func (c *wsConn) WriteClose(code int, reason string) error {
 
 func (c *wsConn) Subprotocol() string { return c.conn.Subprotocol() }
 
-func (c *wsConn) Close() error { return c.conn.Close() }
+func (c *wsConn) Close() error {
+	c.sockets.remove(c)
+	return c.conn.Close()
+}
 
 func (c *wsConn) SetReadLimit(limit int64) { c.conn.SetReadLimit(limit) }
 

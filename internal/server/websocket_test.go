@@ -942,3 +942,32 @@ func TestSubscriptionOverPOSTIsRefused(t *testing.T) {
 		t.Fatalf("HTTP %d: %s; want BAD_USER_INPUT on the operation", r.Status, r.Raw)
 	}
 }
+
+// A server shutting down closes every websocket with 1001 (going away), so
+// its clients reconnect at once instead of backing off after a dropped
+// connection; a socket that arrives meanwhile gets the same answer.
+func TestShutdownClosesWebsocketsGoingAway(t *testing.T) {
+	f := newFixture(t)
+	url := serveWS(t, f)
+	acme := newWSTenant(t, f, "Acme")
+	clients := []*wsClient{connectWS(t, url, acme.manager), connectWS(t, url, acme.manager)}
+	clients[1].sendRaw(`{"type":"subscribe","id":"1","payload":{"query":"subscription($c: ID!) { creditCardsChanged(customerId: $c) { kind } }","variables":{"c":"` + acme.customer + `"}}}`)
+	for deadline := time.Now().Add(waitFor); f.app.Sockets.Len() < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sockets open, want 2", f.app.Sockets.Len())
+		}
+	}
+	f.app.Sockets.GoingAway()
+	for i, c := range clients {
+		if code, reason := c.closed(); code != websocket.CloseGoingAway {
+			t.Fatalf("client %d closed with %d %q, want 1001", i, code, reason)
+		}
+	}
+	late, _, err := dialWS(url, staffOrigin, nil)
+	if err != nil {
+		t.Fatalf("dialing: %v", err)
+	}
+	if code, _ := newWSClient(t, late).read().closed(); code != websocket.CloseGoingAway {
+		t.Fatalf("a socket opened while shutting down closed with %d, want 1001", code)
+	}
+}
