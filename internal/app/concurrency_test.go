@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -298,6 +299,11 @@ func TestOnePrimaryUnderConcurrentChanges(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("responses:\n%s", h.responses.String())
+		for _, l := range strings.Split(h.logs.String(), "\n") {
+			if strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN") {
+				t.Log(l)
+			}
+		}
 		t.FailNow()
 	}
 	t.Logf("%s: succeeded %v, not found %v; %d polls, at most %d primary seen, %d polls with no primary",

@@ -239,6 +239,11 @@ type Feed struct {
 	readMu sync.Mutex // serializes reading and delivering, so delivery is in order
 	// last is the newest seq delivered per company; nil until loaded.
 	last map[int]int64
+	// loaded is set once last is: after that a publisher, which runs inside
+	// its write transaction, never waits on readMu. (On SQLite it would hold
+	// the one write lock while a delivery, holding readMu, waited for a pool
+	// connection that writers blocked on that lock were holding.)
+	loaded atomic.Bool
 }
 
 func newFeed(d *db.DB, log *slog.Logger) Feed {
@@ -251,6 +256,9 @@ func newFeed(d *db.DB, log *slog.Logger) Feed {
 // markHeads takes every company's newest seq as delivered: the starting
 // point of a process, which serves nobody before it.
 func (f *Feed) markHeads(ctx context.Context) error {
+	if f.loaded.Load() {
+		return nil
+	}
 	f.readMu.Lock()
 	defer f.readMu.Unlock()
 	return f.loadLocked(ctx)
@@ -265,6 +273,7 @@ func (f *Feed) loadLocked(ctx context.Context) error {
 		return err
 	}
 	f.last = heads
+	f.loaded.Store(true)
 	return nil
 }
 
