@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"cardfile/internal/payments"
+	"cardfile/internal/requests"
 )
 
 var updateREADME = flag.Bool("update-readme", false, "rewrite the README's configuration table from config's tags")
@@ -24,6 +27,10 @@ func TestParseConfigDefaults(t *testing.T) {
 		cfg.ReconcileInterval != time.Minute || cfg.LogLevel != slog.LevelInfo || cfg.TrustProxy || cfg.Dev || cfg.Demo ||
 		cfg.TokenKey != nil || cfg.Gateway != "sandbox" {
 		t.Errorf("defaults: %+v", cfg)
+	}
+	// The documented defaults are the ones the packages fall back to.
+	if cfg.LinkTTL != requests.DefaultLinkTTL || cfg.ReconcileAfter != payments.DefaultReconcileAfter {
+		t.Errorf("LinkTTL %v ReconcileAfter %v, packages' defaults %v %v", cfg.LinkTTL, cfg.ReconcileAfter, requests.DefaultLinkTTL, payments.DefaultReconcileAfter)
 	}
 	if len(cfg.AllowedOrigins) != 1 || cfg.AllowedOrigins[0] != cfg.PublicURL {
 		t.Errorf("allowed origins default to the public URL: %q", cfg.AllowedOrigins)

@@ -46,6 +46,10 @@ func main() {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
+	if a := os.Args[1]; a == "help" || a == "-h" || a == "--help" {
+		fmt.Print(usage) // even when the configuration would not load
+		return
+	}
 	cfg, err := loadConfig()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cardfile: %v\n", err)
@@ -65,8 +69,6 @@ func main() {
 		err = user(ctx, cfg, log, args)
 	case "scan":
 		err = scanCards(ctx, cfg, log, args)
-	case "help", "-h", "--help":
-		fmt.Print(usage)
 	default:
 		fmt.Fprintf(os.Stderr, "unknown command %q\n\n%s", cmd, usage)
 		os.Exit(2)
