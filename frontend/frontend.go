@@ -6,10 +6,14 @@
 package frontend
 
 import (
+	"io"
 	"io/fs"
+	"mime"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // assets is the built app, or nil when the binary was built without it.
@@ -44,6 +48,12 @@ func Handler() http.Handler {
 			r.URL.Path = "/"
 		} else if strings.HasPrefix(name, "assets/") {
 			h.Set("Cache-Control", "public, max-age=31536000, immutable") // names carry content hashes
+			if !strings.Contains(h.Get("Vary"), "Accept-Encoding") {
+				h.Add("Vary", "Accept-Encoding")
+			}
+			if servePrecompressed(w, r, name) {
+				return
+			}
 		}
 		files.ServeHTTP(w, r)
 	})
@@ -55,4 +65,56 @@ func isRoute(name string) bool {
 		return false
 	}
 	return path.Ext(name) == ""
+}
+
+// precompressed are the encodings the build writes beside each large asset
+// (vite.config.ts, precompress), best first.
+var precompressed = []struct{ coding, ext string }{{"br", ".br"}, {"gzip", ".gz"}}
+
+// servePrecompressed answers with the build's compressed sibling of name when
+// the client accepts its coding, and reports whether it did. Otherwise the
+// file goes out as it is (and the server may compress it on the fly).
+func servePrecompressed(w http.ResponseWriter, r *http.Request, name string) bool {
+	accepted := acceptedCodings(r.Header.Get("Accept-Encoding"))
+	for _, p := range precompressed {
+		if !accepted[p.coding] {
+			continue
+		}
+		f, err := assets.Open(name + p.ext)
+		if err != nil {
+			continue // this asset has no such sibling (small, or not text)
+		}
+		defer f.Close()
+		content, ok := f.(io.ReadSeeker) // embedded files seek
+		if !ok {
+			continue
+		}
+		h := w.Header()
+		h.Set("Content-Encoding", p.coding)
+		if ct := mime.TypeByExtension(path.Ext(name)); ct != "" {
+			h.Set("Content-Type", ct)
+		}
+		http.ServeContent(w, r, name, time.Time{}, content)
+		return true
+	}
+	return false
+}
+
+// acceptedCodings are the content codings an Accept-Encoding header accepts
+// (a q-value above zero).
+func acceptedCodings(header string) map[string]bool {
+	out := map[string]bool{}
+	for _, part := range strings.Split(header, ",") {
+		coding, params, _ := strings.Cut(part, ";")
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				q = f
+			}
+		}
+		if coding = strings.ToLower(strings.TrimSpace(coding)); coding != "" && q > 0 {
+			out[coding] = true
+		}
+	}
+	return out
 }

@@ -45,3 +45,40 @@ func TestHandlerServesFilesAndRoutes(t *testing.T) {
 		t.Errorf("POST / = %d", rec.Code)
 	}
 }
+
+// Hashed assets go out as the build's .br or .gz sibling when the client
+// accepts that coding (brotli first), and as they are otherwise.
+func TestHandlerServesPrecompressedAssets(t *testing.T) {
+	old := assets
+	t.Cleanup(func() { assets = old })
+	assets = fstest.MapFS{
+		"index.html":            {Data: []byte("<!doctype html>")},
+		"assets/app-1a2b.js":    {Data: []byte("console.log(1)")},
+		"assets/app-1a2b.js.br": {Data: []byte("brotli bytes")},
+		"assets/app-1a2b.js.gz": {Data: []byte("gzip bytes")},
+		"assets/tiny-3c4d.js":   {Data: []byte("1")}, // too small to have siblings
+	}
+	h := Handler()
+	for _, c := range []struct{ path, accept, encoding, body string }{
+		{"/assets/app-1a2b.js", "gzip, deflate, br, zstd", "br", "brotli bytes"},
+		{"/assets/app-1a2b.js", "gzip", "gzip", "gzip bytes"},
+		{"/assets/app-1a2b.js", "br;q=0, gzip;q=0.5", "gzip", "gzip bytes"},
+		{"/assets/app-1a2b.js", "", "", "console.log(1)"},
+		{"/assets/app-1a2b.js", "zstd", "", "console.log(1)"},
+		{"/assets/tiny-3c4d.js", "br, gzip", "", "1"},
+	} {
+		req := httptest.NewRequest(http.MethodGet, c.path, nil)
+		if c.accept != "" {
+			req.Header.Set("Accept-Encoding", c.accept)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		hd := rec.Header()
+		if rec.Code != 200 || hd.Get("Content-Encoding") != c.encoding || rec.Body.String() != c.body {
+			t.Errorf("GET %s (Accept-Encoding %q) = %d %q %q, want %q %q", c.path, c.accept, rec.Code, hd.Get("Content-Encoding"), rec.Body, c.encoding, c.body)
+		}
+		if !strings.Contains(hd.Get("Content-Type"), "javascript") || hd.Get("Vary") != "Accept-Encoding" || !strings.Contains(hd.Get("Cache-Control"), "immutable") {
+			t.Errorf("GET %s (Accept-Encoding %q): Content-Type %q Vary %q Cache-Control %q", c.path, c.accept, hd.Get("Content-Type"), hd.Get("Vary"), hd.Get("Cache-Control"))
+		}
+	}
+}

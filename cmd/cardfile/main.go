@@ -37,14 +37,8 @@ Usage:
                                                     (reported by table, row and column, never the
                                                     digits); -redact masks them, audited
 
-Configuration (environment): CARDFILE_DATABASE_URL or DATABASE_URL (default data/cardfile.db;
-a postgres:// URL selects PostgreSQL), CARDFILE_ADDR, CARDFILE_PUBLIC_URL,
-CARDFILE_ALLOWED_ORIGINS, CARDFILE_GATEWAY (sandbox or clearent, with CARDFILE_CLEARENT_BASE_URL,
-CARDFILE_CLEARENT_API_KEY, CARDFILE_CLEARENT_PUBLIC_KEY), CARDFILE_SMTP_URL (smtp:// or smtps://;
-unset: emails go to the outbox, listed at /dev/outbox in dev mode), CARDFILE_MAIL_FROM,
-CARDFILE_LINK_TTL (card-request links, default 8h), CARDFILE_EVENT_RETENTION (how long live
-updates are kept for reconnecting clients, default 24h), CARDFILE_TRUST_PROXY=1 (client IPs from
-the last X-Forwarded-For entry, behind a load balancer), CARDFILE_TOKEN_KEY, CARDFILE_DEV=1, CARDFILE_DEMO=1, CARDFILE_LOG_LEVEL (debug, info, warn, error).
+Configuration: CARDFILE_* environment variables, listed with their defaults in the
+README's Configuration section. A value that does not parse stops start, naming the variable.
 `
 
 func main() {
@@ -52,11 +46,18 @@ func main() {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
-	cfg := loadConfig()
-	log := newLogger(cfg.LogLevel)
+	if a := os.Args[1]; a == "help" || a == "-h" || a == "--help" {
+		fmt.Print(usage) // even when the configuration would not load
+		return
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cardfile: %v\n", err)
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var err error
 	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
 	case "serve":
 		err = serve(ctx, cfg, log, args)
@@ -68,8 +69,6 @@ func main() {
 		err = user(ctx, cfg, log, args)
 	case "scan":
 		err = scanCards(ctx, cfg, log, args)
-	case "help", "-h", "--help":
-		fmt.Print(usage)
 	default:
 		fmt.Fprintf(os.Stderr, "unknown command %q\n\n%s", cmd, usage)
 		os.Exit(2)
@@ -78,14 +77,6 @@ func main() {
 		log.Error("cardfile failed", "err", err)
 		os.Exit(1)
 	}
-}
-
-func newLogger(level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }
 
 func open(ctx context.Context, cfg config, log *slog.Logger) (*app.App, error) {
@@ -104,7 +95,7 @@ func open(ctx context.Context, cfg config, log *slog.Logger) (*app.App, error) {
 		LinkTTL:        cfg.LinkTTL,
 		EventRetention: cfg.EventRetention,
 		Auth:           auth.Config{TrustProxy: cfg.TrustProxy},
-		Clearent:       cfg.Clearent,
+		Clearent:       cfg.clearentConfig(),
 		MailFrom:       cfg.MailFrom,
 		// Unsettled payments: how old before the gateway is asked, how often.
 		ReconcileAfter: cfg.ReconcileAfter,
@@ -205,8 +196,8 @@ func seed(ctx context.Context, cfg config, log *slog.Logger) error {
 // tokenKey is the key that seals gateway tokens: CARDFILE_TOKEN_KEY, or for
 // the embedded SQLite default a key file made once beside the database.
 func tokenKey(cfg config) ([]byte, error) {
-	if k := os.Getenv("CARDFILE_TOKEN_KEY"); k != "" {
-		return sealer.ParseKey(k)
+	if cfg.TokenKey != nil {
+		return cfg.TokenKey, nil
 	}
 	if db.IsPostgres(cfg.DatabaseURL) {
 		return nil, errors.New("set CARDFILE_TOKEN_KEY (32 random bytes, base64) to seal gateway tokens; e.g. openssl rand -base64 32")

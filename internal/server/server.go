@@ -91,7 +91,7 @@ func New(cfg Config, d Deps) http.Handler {
 		AllowedHeaders: []string{"Authorization", "Content-Type"},
 		MaxAge:         600,
 	}).Handler(jsonPostOnly(limitBody(cfg.MaxBodyBytes, withDeadline(cfg.RequestTimeout, auth.Middleware(d.Resolver.Auth, d.Log)(unavailableStatus(GraphQL(cfg, d.Resolver)))))))
-	mux.Handle("/query", api)
+	mux.Handle("/query", noStore(api))
 	if d.GatewayPages != nil {
 		mux.Handle(d.GatewayPrefix+"/", http.StripPrefix(d.GatewayPrefix, d.GatewayPages))
 	}
@@ -114,7 +114,7 @@ func New(cfg Config, d Deps) http.Handler {
 	if d.App != nil {
 		mux.Handle("/", d.App)
 	}
-	return securityHeaders(d.GatewayPrefix, logRequests(d.Log, mux))
+	return securityHeaders(d.GatewayPrefix, logRequests(d.Log, compress(mux)))
 }
 
 // GraphQL is the GraphQL handler: POST and graphql-transport-ws, a query cache, complexity and
