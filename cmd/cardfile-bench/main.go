@@ -43,7 +43,7 @@ func main() {
 	serveKind := flag.String("serve", "", "internal: run a server process (cardfile or raw)")
 	serveDB := flag.String("serve-db", "", "internal: the server's database URL")
 	serveAddr := flag.String("serve-addr", "", "internal: the server's listen address")
-	flag.DurationVar(&cfg.duration, "duration", 8*time.Second, "length of one wrk run (one side of one round)")
+	flag.DurationVar(&cfg.duration, "duration", 5*time.Second, "length of one wrk run (one side of one round)")
 	flag.IntVar(&cfg.rounds, "rounds", 3, "interleaved rounds (cardfile, raw, cardfile, raw, …); the table shows medians")
 	flag.IntVar(&cfg.conns, "connections", 16, "wrk connections")
 	flag.IntVar(&cfg.customers, "customers", 50000, "customers in the data set (three cards each)")

@@ -75,7 +75,9 @@ func (t table) print(w io.Writer) {
 			}
 			fmt.Fprintf(w, "  %-12s %s\n", r.ID, strings.Join(parts, "  "))
 		}
-		fmt.Fprintln(w, "\ncardfile's statements per request, by statement (pg_stat_statements):")
+		if slices.ContainsFunc(t.Rows, func(r row) bool { return len(r.Top) > 0 }) {
+			fmt.Fprintln(w, "\ncardfile's statements per request, by statement (pg_stat_statements):")
+		}
 		for _, r := range t.Rows {
 			if len(r.Top) == 0 {
 				continue
