@@ -422,10 +422,14 @@ func profileP2(cardfile *server, token string, ds dataset, cfg config, dir strin
 		return fmt.Errorf("CPU profile: %w", err)
 	}
 	self, _ := os.Executable()
-	out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=15", self, cfg.cpuProfile).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("go tool pprof: %v\n%s", err, out)
+	for _, view := range [][]string{{"-top"}, {"-top", "-cum"}} {
+		args := append([]string{"tool", "pprof", "-nodecount=15"}, view...)
+		out, err := exec.Command("go", append(args, self, cfg.cpuProfile)...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("go tool pprof: %v\n%s", err, out)
+		}
+		fmt.Printf("\nCPU profile of cardfile serving P2-50 (%s; go tool pprof %s -nodecount=15):\n%s\n",
+			cfg.cpuProfile, strings.Join(view, " "), out)
 	}
-	fmt.Printf("\nCPU profile of cardfile serving P2-50 (%s; go tool pprof -top -nodecount=15):\n%s\n", cfg.cpuProfile, out)
 	return nil
 }

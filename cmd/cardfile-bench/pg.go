@@ -96,15 +96,16 @@ func (s *statStatements) reset(ctx context.Context) error {
 
 // statement is one normalised statement and how often it ran.
 type statement struct {
-	Query string
-	Calls int64
+	Query  string
+	Calls  int64
+	MeanMS float64 // mean execution time in the server
 }
 
 // counted returns the statements run since the last reset by requests:
 // without the job queue's (river_ tables), the event listener's, the
 // transaction brackets, and this connection's own.
 func (s *statStatements) counted(ctx context.Context) ([]statement, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT query, calls FROM pg_stat_statements
+	rows, err := s.db.QueryContext(ctx, `SELECT query, calls, mean_exec_time FROM pg_stat_statements
 		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
 		  AND query !~* 'river_|pg_stat_statements|^\s*(BEGIN|COMMIT|ROLLBACK|LISTEN|UNLISTEN|SET|SHOW|SAVEPOINT|RELEASE)|pg_try_advisory|pg_notify.*river'
 		ORDER BY calls DESC`)
@@ -115,7 +116,7 @@ func (s *statStatements) counted(ctx context.Context) ([]statement, error) {
 	var out []statement
 	for rows.Next() {
 		var st statement
-		if err := rows.Scan(&st.Query, &st.Calls); err != nil {
+		if err := rows.Scan(&st.Query, &st.Calls, &st.MeanMS); err != nil {
 			return nil, err
 		}
 		out = append(out, st)

@@ -76,7 +76,7 @@ func (t table) print(w io.Writer) {
 			fmt.Fprintf(w, "  %-12s %s\n", r.ID, strings.Join(parts, "  "))
 		}
 		if slices.ContainsFunc(t.Rows, func(r row) bool { return len(r.Top) > 0 }) {
-			fmt.Fprintln(w, "\ncardfile's statements per request, by statement (pg_stat_statements):")
+			fmt.Fprintln(w, "\ncardfile's statements per request, by statement (pg_stat_statements: calls per request, mean ms in the server):")
 		}
 		for _, r := range t.Rows {
 			if len(r.Top) == 0 {
@@ -89,7 +89,7 @@ func (t table) print(w io.Writer) {
 				if r.Statements > 0 {
 					calls = float64(s.Calls) / (float64(totalCalls(r.Top)) / r.Statements)
 				}
-				fmt.Fprintf(w, "    %5.2f  %.110s\n", calls, oneLine(s.Query))
+				fmt.Fprintf(w, "    %5.2f  %6.2f ms  %.110s\n", calls, s.MeanMS, oneLine(s.Query))
 				if n++; n == 8 {
 					break
 				}
