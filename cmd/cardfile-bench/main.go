@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
@@ -18,6 +19,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -247,7 +249,15 @@ func preflight(cardfile, raw *server, token string, ds dataset, w workload) erro
 	if sa, sb := shape(a.Data), shape(b.Data); sa != sb {
 		return fmt.Errorf("%s: the raw handler's answer has another shape:\ncardfile %s\nraw      %s", w.ID, sa, sb)
 	}
-	log.Printf("%s: same shape from both (%d bytes cardfile, %d raw)", w.ID, na, nb)
+	same := "the same values"
+	if !sameJSON(a.Data, b.Data) {
+		same = "different values (wording or times)"
+		if d := os.Getenv("CARDFILE_BENCH_DUMP"); d != "" {
+			_ = os.WriteFile(d+"/"+w.ID+"-cardfile.json", a.Data, 0o600)
+			_ = os.WriteFile(d+"/"+w.ID+"-raw.json", b.Data, 0o600)
+		}
+	}
+	log.Printf("%s: same shape from both, %s (%d bytes cardfile, %d raw)", w.ID, same, na, nb)
 	return nil
 }
 
@@ -329,4 +339,10 @@ func freePort() int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// sameJSON reports whether two JSON documents hold the same values.
+func sameJSON(a, b json.RawMessage) bool {
+	var x, y any
+	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
 }

@@ -341,7 +341,7 @@ func cardJSON(c rawCard, now time.Time) map[string]any {
 		"expired": c.ExpiresAt.Valid && !now.Before(c.ExpiresAt.Time)}
 }
 
-// primaryFirst orders a customer's cards as cardfile's Customer.creditCards does.
+// primaryFirst orders a customer's cards as cardfile's cards.SortPrimaryFirst does.
 func primaryFirst(cs []rawCard) {
 	slices.SortStableFunc(cs, func(a, b rawCard) int {
 		if a.IsPrimary != b.IsPrimary {
@@ -350,7 +350,10 @@ func primaryFirst(cs []rawCard) {
 			}
 			return 1
 		}
-		return b.CreatedAt.Compare(a.CreatedAt)
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return b.ID - a.ID
 	})
 }
 
@@ -529,7 +532,7 @@ func (r *rawServer) selectable(ctx context.Context, v *rawViewer, vars map[strin
 		expired := c.ExpiresAt.Valid && !now.Before(c.ExpiresAt.Time)
 		var why any
 		if expired {
-			why = "expired"
+			why = fmt.Sprintf("This card expired at the end of %02d/%d.", c.ExpMonth, c.ExpYear)
 		}
 		isDefault := c.IsPrimary && !expired && allowed
 		if isDefault {
