@@ -7,6 +7,8 @@
 // PostgreSQL: CARDFILE_BENCH_DATABASE_URL, else a private cluster started
 // here (Debian's PostgreSQL 15 binaries) with pg_stat_statements loaded.
 // SQLite: the file named by -sqlite, loaded once and kept.
+// CARDFILE_BENCH_LOG=1 shows the servers' warnings; CARDFILE_BENCH_DUMP=dir
+// writes both answers of a workload whose values differ there.
 package main
 
 import (
