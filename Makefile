@@ -11,7 +11,7 @@ SCREENSHOTS ?= $(CURDIR)/test-results/screenshots
 
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run build app test test-sqlite test-postgres test-browser generate check-generated vet
+.PHONY: run build app test test-sqlite test-postgres test-browser generate check-generated vet bench
 
 ## run: build the app and start cardfile on SQLite in ./data with the sandbox gateway, outbox mail and demo data
 run: app
@@ -54,3 +54,11 @@ generate:
 check-generated: generate
 	@git diff --exit-code --stat -- ent graph gqlgen.yml || { echo "generated code is stale: run 'make generate' and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- ent graph)" || { git status --porcelain -- ent graph; echo "generated files are not committed"; exit 1; }
+
+## bench: cardfile against a raw handler on the same rows and statements (issue 10); needs wrk.
+## Not part of `make test`. BENCHFLAGS passes flags, e.g. BENCHFLAGS='-duration 10s -rounds 5 -fanout 10000'.
+BENCHFLAGS ?=
+bench:
+	@command -v wrk >/dev/null 2>&1 || { echo "make bench needs wrk, the HTTP load generator: apt-get install -y wrk"; exit 1; }
+	$(GO) build -o bin/cardfile-bench ./cmd/cardfile-bench
+	ulimit -n $$(ulimit -Hn) 2>/dev/null; ./bin/cardfile-bench -cpuprofile bin/bench-p2-50.cpu.pprof $(BENCHFLAGS)
