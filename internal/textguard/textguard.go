@@ -32,7 +32,7 @@
 //     runs of 20-26 digits in groups of four, and checking every window in
 //     them would refuse about 3% of such references per window. For the same
 //     reason digits glued to a card number with no separator at all
-//     ("14111111111111111") are not looked into: such a run is
+//     (a "1" typed straight before a 16-digit number) are not looked into: such a run is
 //     indistinguishable from a long identifier.
 //  4. Decide. A candidate is a card number when its length is one the brand
 //     issues, it starts in that brand's IIN range (the table below), and it
